@@ -1,0 +1,118 @@
+//! Maps a field path such as `regions[1].priority` to its line and column in the YAML source,
+//! so that semantic errors found after deserialisation still point at the file.
+
+use serde_saphyr::granit_parser::{Event, Parser};
+use std::collections::HashMap;
+
+/// 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Locator {
+    positions: HashMap<String, Position>,
+}
+
+enum Frame {
+    Map { path: String, key: Option<String> },
+    Seq { path: String, index: usize },
+}
+
+impl Locator {
+    /// Records where every node starts. Input that does not parse yields an empty locator:
+    /// the deserialiser reports syntax errors with their own position.
+    pub fn new(source: &str) -> Self {
+        let mut positions = HashMap::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        for item in Parser::new_from_str(source) {
+            let Ok((event, span)) = item else { break };
+            let pos = Position {
+                line: span.start.line(),
+                column: span.start.col() + 1,
+            };
+            match event {
+                Event::Scalar(value, ..) => {
+                    if let Some(Frame::Map { key, .. }) = stack.last_mut()
+                        && key.is_none()
+                    {
+                        *key = Some(value.to_string());
+                        continue;
+                    }
+                    if let Some(path) = child_path(&mut stack) {
+                        positions.entry(path).or_insert(pos);
+                    }
+                }
+                Event::Alias(_) => {
+                    let _ = child_path(&mut stack).map(|p| positions.entry(p).or_insert(pos));
+                }
+                Event::MappingStart(..) => {
+                    let path = child_path(&mut stack).unwrap_or_default();
+                    positions.entry(path.clone()).or_insert(pos);
+                    stack.push(Frame::Map { path, key: None });
+                }
+                Event::SequenceStart(..) => {
+                    let path = child_path(&mut stack).unwrap_or_default();
+                    positions.entry(path.clone()).or_insert(pos);
+                    stack.push(Frame::Seq { path, index: 0 });
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+        Self { positions }
+    }
+
+    /// Position of the node at `path`, or of its nearest ancestor that exists (a missing field
+    /// points at the object that should hold it).
+    pub fn find(&self, path: &str) -> Option<Position> {
+        let mut current = path;
+        loop {
+            if let Some(p) = self.positions.get(current) {
+                return Some(*p);
+            }
+            let cut = current.rfind(['.', '['])?;
+            current = &current[..cut];
+        }
+    }
+}
+
+/// The path of the node that starts now, advancing the parent frame.
+fn child_path(stack: &mut [Frame]) -> Option<String> {
+    match stack.last_mut() {
+        None => Some(String::new()),
+        Some(Frame::Map { path, key }) => {
+            let key = key.take()?;
+            Some(if path.is_empty() {
+                key
+            } else {
+                format!("{path}.{key}")
+            })
+        }
+        Some(Frame::Seq { path, index }) => {
+            let p = format!("{path}[{index}]");
+            *index += 1;
+            Some(p)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_nested_fields_in_block_and_flow_style() {
+        let src = "a:\n  b: 1\nlist:\n  - { name: x, n: 2 }\n  - name: y\n    n: 3\n";
+        let loc = Locator::new(src);
+        assert_eq!(loc.find("a.b"), Some(Position { line: 2, column: 6 }));
+        assert_eq!(loc.find("list[0].n"), Some(Position { line: 4, column: 19 }));
+        assert_eq!(loc.find("list[1].n"), Some(Position { line: 6, column: 8 }));
+        // a missing field falls back to its parent
+        assert_eq!(loc.find("list[1].missing"), loc.find("list[1]"));
+    }
+}

@@ -1,0 +1,9 @@
+//! `gen`: renders, validates, diffs and commits the GitOps tree that the region catalogue
+//! describes. Every command is a library function so tests drive it in-process.
+
+pub mod cli;
+pub mod commit;
+pub mod diff;
+pub mod render;
+pub mod tree;
+pub mod validate;
