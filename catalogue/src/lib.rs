@@ -109,7 +109,8 @@ pub fn parse(path: &Path, source: &str) -> Result<Catalogue, CatalogueError> {
             path: path.to_path_buf(),
         });
     }
-    let catalogue: Catalogue = serde_saphyr::from_str(source).map_err(|e| schema_error(path, &e))?;
+    let catalogue: Catalogue =
+        serde_saphyr::from_str(source).map_err(|e| schema_error(path, &e))?;
     validate(path, source, &catalogue)?;
     Ok(catalogue)
 }

@@ -17,8 +17,14 @@ pub struct Locator {
 }
 
 enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, index: usize },
+    Map {
+        path: String,
+        key: Option<(String, Position)>,
+    },
+    Seq {
+        path: String,
+        index: usize,
+    },
 }
 
 impl Locator {
@@ -38,24 +44,30 @@ impl Locator {
                     if let Some(Frame::Map { key, .. }) = stack.last_mut()
                         && key.is_none()
                     {
-                        *key = Some(value.to_string());
+                        *key = Some((value.to_string(), pos));
                         continue;
                     }
-                    if let Some(path) = child_path(&mut stack) {
+                    if let Some((path, _)) = child_path(&mut stack) {
                         positions.entry(path).or_insert(pos);
                     }
                 }
                 Event::Alias(_) => {
-                    let _ = child_path(&mut stack).map(|p| positions.entry(p).or_insert(pos));
+                    if let Some((path, _)) = child_path(&mut stack) {
+                        positions.entry(path).or_insert(pos);
+                    }
                 }
                 Event::MappingStart(..) => {
-                    let path = child_path(&mut stack).unwrap_or_default();
-                    positions.entry(path.clone()).or_insert(pos);
+                    let (path, key_pos) = child_path(&mut stack).unwrap_or_default();
+                    positions
+                        .entry(path.clone())
+                        .or_insert(key_pos.unwrap_or(pos));
                     stack.push(Frame::Map { path, key: None });
                 }
                 Event::SequenceStart(..) => {
-                    let path = child_path(&mut stack).unwrap_or_default();
-                    positions.entry(path.clone()).or_insert(pos);
+                    let (path, key_pos) = child_path(&mut stack).unwrap_or_default();
+                    positions
+                        .entry(path.clone())
+                        .or_insert(key_pos.unwrap_or(pos));
                     stack.push(Frame::Seq { path, index: 0 });
                 }
                 Event::MappingEnd | Event::SequenceEnd => {
@@ -81,22 +93,24 @@ impl Locator {
     }
 }
 
-/// The path of the node that starts now, advancing the parent frame.
-fn child_path(stack: &mut [Frame]) -> Option<String> {
+/// The path of the node that starts now (and its key's position, in a mapping), advancing
+/// the parent frame.
+fn child_path(stack: &mut [Frame]) -> Option<(String, Option<Position>)> {
     match stack.last_mut() {
-        None => Some(String::new()),
+        None => Some((String::new(), None)),
         Some(Frame::Map { path, key }) => {
-            let key = key.take()?;
-            Some(if path.is_empty() {
+            let (key, key_pos) = key.take()?;
+            let child = if path.is_empty() {
                 key
             } else {
                 format!("{path}.{key}")
-            })
+            };
+            Some((child, Some(key_pos)))
         }
         Some(Frame::Seq { path, index }) => {
             let p = format!("{path}[{index}]");
             *index += 1;
-            Some(p)
+            Some((p, None))
         }
     }
 }
@@ -110,7 +124,13 @@ mod tests {
         let src = "a:\n  b: 1\nlist:\n  - { name: x, n: 2 }\n  - name: y\n    n: 3\n";
         let loc = Locator::new(src);
         assert_eq!(loc.find("a.b"), Some(Position { line: 2, column: 6 }));
-        assert_eq!(loc.find("list[0].n"), Some(Position { line: 4, column: 19 }));
+        assert_eq!(
+            loc.find("list[0].n"),
+            Some(Position {
+                line: 4,
+                column: 19
+            })
+        );
         assert_eq!(loc.find("list[1].n"), Some(Position { line: 6, column: 8 }));
         // a missing field falls back to its parent
         assert_eq!(loc.find("list[1].missing"), loc.find("list[1]"));

@@ -323,10 +323,7 @@ impl App {
 
     /// The tag or digest alone, for summaries.
     pub fn version(&self) -> &str {
-        self.digest
-            .as_deref()
-            .or(self.tag.as_deref())
-            .unwrap_or("")
+        self.digest.as_deref().or(self.tag.as_deref()).unwrap_or("")
     }
 }
 
@@ -355,7 +352,10 @@ impl Region {
     }
 
     pub fn fqdn(&self) -> String {
-        format!("{}.{}.cloudapp.azure.com", self.public_ip.dns_label, self.name)
+        format!(
+            "{}.{}.cloudapp.azure.com",
+            self.public_ip.dns_label, self.name
+        )
     }
 }
 

@@ -19,7 +19,10 @@ fn shipped_catalogue_is_valid() {
     let c = &loaded.catalogue;
     assert_eq!(c.regions.len(), 2);
     assert_eq!(c.regions_by_priority()[0].name, "eastus2");
-    assert_eq!(c.app.image_ref(&c.registry), "contosoha.azurecr.io/hello:1.0.0");
+    assert_eq!(
+        c.app.image_ref(&c.registry),
+        "contosoha.azurecr.io/hello:1.0.0"
+    );
     assert_eq!(c.traffic_manager.worst_case_failover_seconds(), 65);
 }
 
@@ -37,7 +40,13 @@ fn duplicate_priority_is_located_at_second_region() {
     let yaml = shipped().replace("priority: 2", "priority: 1");
     let e = errors_for(&yaml);
     assert_eq!(e.rules(), vec!["priority-unique"]);
-    let CatalogueError::Invalid { findings } = &e else { panic!() };
-    let line = shipped().lines().position(|l| l.contains("priority: 2")).unwrap() + 1;
+    let CatalogueError::Invalid { findings } = &e else {
+        panic!()
+    };
+    let line = shipped()
+        .lines()
+        .position(|l| l.contains("priority: 2"))
+        .unwrap()
+        + 1;
     assert_eq!(findings[0].position.unwrap().line, line);
 }
