@@ -1,0 +1,468 @@
+//! The HTTP side: endpoint validation, bearer auth, retries honouring `Retry-After` on 429,
+//! 5xx and operation-in-progress conflicts, and ARM errors with their correlation id.
+
+use super::auth::TokenSource;
+use super::error::{ArmError, InfraError, snippet};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// A validated ARM base URL: https anywhere, plain http only on a loopback host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint(Url);
+
+impl Endpoint {
+    pub const DEFAULT: &'static str = "https://management.azure.com";
+
+    pub fn parse(s: &str) -> Result<Self, InfraError> {
+        let url = Url::parse(s.trim()).map_err(|e| {
+            InfraError::Config(format!(
+                "--arm-endpoint `{s}` is not a URL: {e}\n  help: use e.g. {}",
+                Self::DEFAULT
+            ))
+        })?;
+        let host = url.host_str().unwrap_or("");
+        let loopback = matches!(host, "127.0.0.1" | "[::1]" | "::1" | "localhost");
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => {
+                return Err(InfraError::Config(format!(
+                    "--arm-endpoint `{s}` uses plain http on a non-loopback host `{host}`: the bearer token would travel unencrypted\n  help: use https, or http only on 127.0.0.1, ::1 or localhost (a local emulator)"
+                )));
+            }
+            other => {
+                return Err(InfraError::Config(format!(
+                    "--arm-endpoint `{s}` has scheme `{other}`\n  help: use an https URL such as {}",
+                    Self::DEFAULT
+                )));
+            }
+        }
+        if host.is_empty()
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+        {
+            return Err(InfraError::Config(format!(
+                "--arm-endpoint `{s}` must be a bare base URL (scheme, host, optional port)\n  help: e.g. {}",
+                Self::DEFAULT
+            )));
+        }
+        Ok(Self(url))
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    /// True if `url` is on this endpoint's scheme, host and port (tokens go nowhere else).
+    pub fn same_origin(&self, url: &Url) -> bool {
+        url.scheme() == self.0.scheme()
+            && url.host_str().map(str::to_ascii_lowercase)
+                == self.0.host_str().map(str::to_ascii_lowercase)
+            && url.port_or_known_default() == self.0.port_or_known_default()
+    }
+}
+
+/// Timing knobs. `time_scale` multiplies every wait (Retry-After, poll floor, backoff,
+/// deadlines): 1.0 in production; the emulator tests use ~0.001 so that a `Retry-After: 10`
+/// means 10 ms, still honoured proportionally.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub time_scale: f64,
+    /// Never poll an operation faster than this, whatever `Retry-After` says.
+    pub poll_floor: Duration,
+    /// Poll interval when the service gives no `Retry-After`.
+    pub default_poll: Duration,
+    /// First retry wait without `Retry-After`; doubles per attempt up to `backoff_cap`.
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// Retries of one request on 429 / 5xx / in-progress conflicts / transport errors.
+    pub max_retries: u32,
+    /// How long `PrincipalNotFound` is retried (Entra replication delay).
+    pub principal_not_found_window: Duration,
+    /// Timeout of one HTTP exchange (not scaled).
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            time_scale: 1.0,
+            poll_floor: Duration::from_secs(5),
+            default_poll: Duration::from_secs(15),
+            backoff_base: Duration::from_secs(2),
+            backoff_cap: Duration::from_secs(60),
+            max_retries: 8,
+            principal_not_found_window: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(100),
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Defaults, with `INFRA_POLL_SCALE` (a positive factor) applied.
+    pub fn from_env() -> Result<Self, InfraError> {
+        let mut o = Self::default();
+        if let Ok(s) = std::env::var("INFRA_POLL_SCALE") {
+            o.time_scale = parse_scale(&s)?;
+        }
+        Ok(o)
+    }
+
+    pub fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.time_scale)
+    }
+}
+
+pub fn parse_scale(s: &str) -> Result<f64, InfraError> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 && v.is_finite() => Ok(v),
+        _ => Err(InfraError::Config(format!(
+            "INFRA_POLL_SCALE `{s}` is not a number in (0, 1]\n  help: unset it (1.0); it only exists to run the emulator tests fast"
+        ))),
+    }
+}
+
+/// One ARM answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn correlation_id(&self) -> Option<String> {
+        self.header("x-ms-correlation-request-id")
+            .map(str::to_string)
+    }
+
+    /// `Retry-After` in seconds (ARM sends integer seconds).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let v = self.header("retry-after")?.trim();
+        v.parse::<u64>().ok().map(Duration::from_secs).or_else(|| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|f| *f >= 0.0)
+                .map(Duration::from_secs_f64)
+        })
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn arm_error(&self) -> ArmError {
+        ArmError::from_body(
+            self.status,
+            &self.text,
+            self.correlation_id(),
+            self.header("x-ms-request-id").map(str::to_string),
+        )
+    }
+
+    /// The body as JSON, or a clear "malformed" error.
+    pub fn json(&self, context: &str) -> Result<Value, InfraError> {
+        match serde_json::from_str::<Value>(&self.text) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            Ok(_) => Err(self.malformed(context, "expected a JSON object")),
+            Err(e) => Err(self.malformed(context, &format!("not JSON ({e})"))),
+        }
+    }
+
+    pub fn malformed(&self, context: &str, what: &str) -> InfraError {
+        InfraError::Malformed {
+            context: context.to_string(),
+            status: self.status,
+            what: what.to_string(),
+            body: snippet(&self.text),
+            correlation_id: self.correlation_id(),
+        }
+    }
+}
+
+/// Extra behaviour of one request.
+#[derive(Debug, Clone, Default)]
+pub struct SendOptions {
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+    /// Retry `400 PrincipalNotFound` for `principal_not_found_window`.
+    pub retry_principal_not_found: bool,
+}
+
+/// The ARM client. Cheap to clone; its Debug output never shows the token.
+#[derive(Clone)]
+pub struct ArmClient {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+    subscription: String,
+    tokens: TokenSource,
+    pub options: ClientOptions,
+}
+
+impl fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("endpoint", &self.endpoint.url().as_str())
+            .field("subscription", &self.subscription)
+            .field("tokens", &self.tokens)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl ArmClient {
+    pub fn new(
+        endpoint: Endpoint,
+        subscription: &str,
+        tokens: TokenSource,
+        options: ClientOptions,
+    ) -> Result<Self, InfraError> {
+        let subscription = subscription.trim();
+        if subscription.is_empty() {
+            return Err(InfraError::Config(
+                "no subscription given\n  help: pass --subscription <id> or set AZURE_SUBSCRIPTION_ID".into(),
+            ));
+        }
+        if !subscription
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'-')
+            || subscription.len() != 36
+        {
+            return Err(InfraError::Config(format!(
+                "subscription `{subscription}` is not a subscription id (a GUID like 00000000-0000-0000-0000-000000000000)\n  help: `az account show --query id -o tsv` prints yours"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(options.request_timeout)
+            .user_agent(concat!("infra/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| InfraError::Config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            endpoint,
+            subscription: subscription.to_string(),
+            tokens,
+            options,
+        })
+    }
+
+    pub fn subscription(&self) -> &str {
+        &self.subscription
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Fails early (before planning) when no credential works.
+    pub async fn check_credentials(&self) -> Result<(), InfraError> {
+        self.tokens.token().await.map(|_| ())
+    }
+
+    /// `<endpoint><path>?api-version=<v>`.
+    pub fn url(&self, path: &str, api_version: &str) -> Result<Url, InfraError> {
+        let mut url = self
+            .endpoint
+            .url()
+            .join(path)
+            .map_err(|e| InfraError::Config(format!("bad resource path `{path}`: {e}")))?;
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
+        Ok(url)
+    }
+
+    /// Sends one request, retrying 429 / 5xx / in-progress 409 / transport errors
+    /// (honouring `Retry-After`, scaled), and optionally `PrincipalNotFound`.
+    /// Returns the final response whatever its status.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        opts: &SendOptions,
+        context: &str,
+    ) -> Result<Response, InfraError> {
+        if !self.endpoint.same_origin(url) {
+            return Err(InfraError::Malformed {
+                context: context.into(),
+                status: 0,
+                what: format!(
+                    "ARM pointed to `{}` which is not on the ARM endpoint; refusing to send the token there",
+                    origin(url)
+                ),
+                body: String::new(),
+                correlation_id: None,
+            });
+        }
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        loop {
+            let token = self.tokens.token().await?;
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string())
+                .header(reqwest::header::ACCEPT, "application/json");
+            let mut auth =
+                HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {
+                    InfraError::Auth(
+                        "the access token contains characters not allowed in an HTTP header".into(),
+                    )
+                })?;
+            auth.set_sensitive(true);
+            req = req.header(reqwest::header::AUTHORIZATION, auth);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            if let Some(m) = &opts.if_match {
+                req = req.header(reqwest::header::IF_MATCH, m);
+            }
+            if let Some(m) = &opts.if_none_match {
+                req = req.header(reqwest::header::IF_NONE_MATCH, m);
+            }
+            let result = req.send().await;
+            let resp = match result {
+                Ok(r) => {
+                    let status = r.status();
+                    let headers = r.headers().clone();
+                    let text = r.text().await.unwrap_or_default();
+                    Response {
+                        status: status.as_u16(),
+                        headers,
+                        text,
+                    }
+                }
+                Err(e) => {
+                    if attempt < self.options.max_retries && !e.is_builder() {
+                        attempt += 1;
+                        tokio::time::sleep(self.backoff(attempt, None)).await;
+                        continue;
+                    }
+                    return Err(InfraError::Transport {
+                        context: context.into(),
+                        message: describe_reqwest(&e),
+                    });
+                }
+            };
+            let retryable = match StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK) {
+                StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::INTERNAL_SERVER_ERROR
+                | StatusCode::BAD_GATEWAY
+                | StatusCode::SERVICE_UNAVAILABLE
+                | StatusCode::GATEWAY_TIMEOUT => attempt < self.options.max_retries,
+                StatusCode::CONFLICT => {
+                    let e = resp.arm_error();
+                    let in_progress = e.is("AnotherOperationInProgress")
+                        || e.is("OperationNotAllowed")
+                        || e.is("RetryableErrorDueToAnotherOperation")
+                        || e.is("OperationPreempted");
+                    in_progress && attempt < self.options.max_retries
+                }
+                StatusCode::BAD_REQUEST if opts.retry_principal_not_found => {
+                    resp.arm_error().is("PrincipalNotFound")
+                        && started.elapsed()
+                            < self.options.scaled(self.options.principal_not_found_window)
+                }
+                _ => false,
+            };
+            if !retryable {
+                return Ok(resp);
+            }
+            attempt += 1;
+            tokio::time::sleep(self.backoff(attempt, resp.retry_after())).await;
+        }
+    }
+
+    /// Wait before retry `attempt` (1-based): `Retry-After` if given, else exponential backoff;
+    /// plus up to 10 % jitter, never less than asked.
+    pub(crate) fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let base = retry_after.unwrap_or_else(|| {
+            let exp = self
+                .options
+                .backoff_base
+                .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+            exp.min(self.options.backoff_cap)
+        });
+        let d = self.options.scaled(base);
+        d + d.mul_f64(jitter() * 0.1)
+    }
+
+    /// GET a resource: `Ok(None)` on 404.
+    pub async fn get(
+        &self,
+        path: &str,
+        api_version: &str,
+        context: &str,
+    ) -> Result<Option<(Value, Response)>, InfraError> {
+        let url = self.url(path, api_version)?;
+        let resp = self
+            .send(Method::GET, &url, None, &SendOptions::default(), context)
+            .await?;
+        match resp.status {
+            200 => Ok(Some((resp.json(context)?, resp))),
+            404 => Ok(None),
+            _ => Err(InfraError::Arm {
+                context: context.into(),
+                error: Box::new(resp.arm_error()),
+            }),
+        }
+    }
+
+    /// DELETE a resource (synchronous kinds only: role assignments).
+    pub async fn delete(
+        &self,
+        path: &str,
+        api_version: &str,
+        context: &str,
+    ) -> Result<(), InfraError> {
+        let url = self.url(path, api_version)?;
+        let resp = self
+            .send(Method::DELETE, &url, None, &SendOptions::default(), context)
+            .await?;
+        match resp.status {
+            200 | 202 | 204 | 404 => Ok(()),
+            _ => Err(InfraError::Arm {
+                context: context.into(),
+                error: Box::new(resp.arm_error()),
+            }),
+        }
+    }
+}
+
+fn origin(url: &Url) -> String {
+    format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
+}
+
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let mut s = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+/// A number in [0, 1) from the clock; good enough to spread retries.
+fn jitter() -> f64 {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(n % 1000) / 1000.0
+}

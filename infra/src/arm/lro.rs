@@ -1,0 +1,382 @@
+//! Create-or-update PUTs and the long-running operations behind them: `Azure-AsyncOperation`
+//! first, then `Location`, then the resource's own `provisioningState`. Only `Succeeded`,
+//! `Failed` and `Canceled` are terminal; every other status (`InProgress`, `Creating`,
+//! `Updating`, `Accepted`, …) means "still running". Each resource kind has a deadline.
+
+use super::client::{ArmClient, Response, SendOptions};
+use super::error::{ArmError, InfraError};
+use reqwest::{Method, Url};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// The kinds of resource `infra` manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ResourceKind {
+    ResourceGroup,
+    Registry,
+    Replication,
+    PublicIp,
+    ManagedCluster,
+    RoleAssignment,
+    FluxExtension,
+    FluxConfiguration,
+    TrafficManagerProfile,
+    TrafficManagerEndpoint,
+}
+
+impl ResourceKind {
+    /// How long one create/update may take before the tool gives up waiting.
+    pub fn deadline(self) -> Duration {
+        let min = match self {
+            Self::ResourceGroup | Self::TrafficManagerProfile | Self::TrafficManagerEndpoint => 5,
+            Self::RoleAssignment | Self::PublicIp => 10,
+            Self::Registry => 15,
+            Self::Replication | Self::FluxExtension | Self::FluxConfiguration => 30,
+            Self::ManagedCluster => 45,
+        };
+        Duration::from_secs(min * 60)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ResourceGroup => "resource group",
+            Self::Registry => "container registry",
+            Self::Replication => "registry replication",
+            Self::PublicIp => "public IP",
+            Self::ManagedCluster => "AKS cluster",
+            Self::RoleAssignment => "role assignment",
+            Self::FluxExtension => "Flux extension",
+            Self::FluxConfiguration => "Flux configuration",
+            Self::TrafficManagerProfile => "Traffic Manager profile",
+            Self::TrafficManagerEndpoint => "Traffic Manager endpoint",
+        }
+    }
+}
+
+/// What a PUT needs besides its body.
+#[derive(Debug, Clone)]
+pub struct PutOptions {
+    pub kind: ResourceKind,
+    pub if_match: Option<String>,
+    pub retry_principal_not_found: bool,
+}
+
+impl PutOptions {
+    pub fn new(kind: ResourceKind) -> Self {
+        Self {
+            kind,
+            if_match: None,
+            retry_principal_not_found: false,
+        }
+    }
+}
+
+pub fn is_terminal(status: &str) -> bool {
+    ["Succeeded", "Failed", "Canceled", "Cancelled"]
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(status))
+}
+
+pub fn provisioning_state(body: &Value) -> Option<&str> {
+    body.pointer("/properties/provisioningState")
+        .and_then(Value::as_str)
+}
+
+/// The outcome of a PUT that reached a terminal state.
+#[derive(Debug, Clone)]
+pub struct PutResult {
+    /// The resource as ARM shows it after the operation (final GET, or the sync response).
+    pub body: Value,
+    pub status: u16,
+    /// Number of operation status polls made.
+    pub polls: u32,
+}
+
+impl ArmClient {
+    /// PUT (create or update) and follow the operation to its end.
+    pub async fn put_and_wait(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+        opts: &PutOptions,
+        context: &str,
+    ) -> Result<PutResult, InfraError> {
+        let url = self.url(path, api_version)?;
+        let deadline = Instant::now() + self.options.scaled(opts.kind.deadline());
+        let send_opts = SendOptions {
+            if_match: opts.if_match.clone(),
+            if_none_match: None,
+            retry_principal_not_found: opts.retry_principal_not_found,
+        };
+        let resp = self
+            .send(Method::PUT, &url, Some(body), &send_opts, context)
+            .await?;
+        if !resp.is_success() {
+            return Err(InfraError::Arm {
+                context: context.into(),
+                error: Box::new(resp.arm_error()),
+            });
+        }
+        let async_op = resp.header("azure-asyncoperation").map(str::to_string);
+        let location = resp.header("location").map(str::to_string);
+        let mut polls = 0;
+        if let Some(op) = async_op {
+            let op = self.parse_op_url(&op, &resp, context)?;
+            polls = self
+                .poll_async(&op, resp.retry_after(), deadline, opts.kind, context)
+                .await?;
+        } else if resp.status == 202 {
+            let Some(loc) = location else {
+                return Err(resp.malformed(
+                    context,
+                    "202 Accepted without Azure-AsyncOperation or Location header",
+                ));
+            };
+            let loc = self.parse_op_url(&loc, &resp, context)?;
+            polls = self
+                .poll_location(&loc, resp.retry_after(), deadline, opts.kind, context)
+                .await?;
+        } else {
+            // 200/201 without an operation header: the body's provisioningState decides.
+            let v = if resp.text.trim().is_empty() {
+                Value::Null
+            } else {
+                resp.json(context)?
+            };
+            match provisioning_state(&v) {
+                None => {
+                    return Ok(PutResult {
+                        body: v,
+                        status: resp.status,
+                        polls,
+                    });
+                }
+                Some(s) if s.eq_ignore_ascii_case("Succeeded") => {
+                    return Ok(PutResult {
+                        body: v,
+                        status: resp.status,
+                        polls,
+                    });
+                }
+                Some(s) if is_terminal(s) => {
+                    return Err(InfraError::OperationFailed {
+                        context: context.into(),
+                        status: s.to_string(),
+                        error: Box::new(ArmError::from_operation(
+                            resp.status,
+                            v.pointer("/properties/error"),
+                            s,
+                            resp.correlation_id(),
+                        )),
+                    });
+                }
+                Some(_) => {
+                    polls = self
+                        .poll_resource(&url, resp.retry_after(), deadline, opts.kind, context)
+                        .await?;
+                }
+            }
+        }
+        // The operation succeeded: the canonical final state is the resource itself.
+        let final_resp = self
+            .send(Method::GET, &url, None, &SendOptions::default(), context)
+            .await?;
+        if final_resp.status != 200 {
+            return Err(InfraError::Arm {
+                context: format!("{context} (reading it after the operation succeeded)"),
+                error: Box::new(final_resp.arm_error()),
+            });
+        }
+        let v = final_resp.json(context)?;
+        if let Some(s) = provisioning_state(&v)
+            && (s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled"))
+        {
+            return Err(InfraError::OperationFailed {
+                context: context.into(),
+                status: s.to_string(),
+                error: Box::new(ArmError::from_operation(
+                    200,
+                    None,
+                    s,
+                    final_resp.correlation_id(),
+                )),
+            });
+        }
+        Ok(PutResult {
+            body: v,
+            status: resp.status,
+            polls,
+        })
+    }
+
+    fn parse_op_url(&self, s: &str, resp: &Response, context: &str) -> Result<Url, InfraError> {
+        // Stored verbatim: signed operation URLs must not be re-encoded.
+        Url::parse(s).map_err(|e| {
+            resp.malformed(
+                context,
+                &format!(
+                    "operation URL `{}` is not a URL: {e}",
+                    super::error::snippet(s)
+                ),
+            )
+        })
+    }
+
+    /// Sleep before a poll: `Retry-After` (or the default) but never under the floor; scaled.
+    fn poll_wait(&self, retry_after: Option<Duration>) -> Duration {
+        let d = retry_after
+            .unwrap_or(self.options.default_poll)
+            .max(self.options.poll_floor);
+        self.options.scaled(d)
+    }
+
+    async fn poll_async(
+        &self,
+        op: &Url,
+        first_retry_after: Option<Duration>,
+        deadline: Instant,
+        kind: ResourceKind,
+        context: &str,
+    ) -> Result<u32, InfraError> {
+        let mut retry_after = first_retry_after;
+        let mut polls = 0;
+        let mut last = String::from("(not polled yet)");
+        loop {
+            let wait = self.poll_wait(retry_after);
+            if Instant::now() + wait > deadline {
+                return Err(self.deadline_error(kind, context, &last));
+            }
+            tokio::time::sleep(wait).await;
+            polls += 1;
+            let r = self
+                .send(Method::GET, op, None, &SendOptions::default(), context)
+                .await?;
+            if !r.is_success() {
+                // Reading the status failed, not the operation; 404 means the URL is wrong.
+                return Err(InfraError::Arm {
+                    context: format!("{context} (reading the operation status)"),
+                    error: Box::new(r.arm_error()),
+                });
+            }
+            let v = r.json(&format!("{context} (operation status)"))?;
+            let Some(status) = v.get("status").and_then(Value::as_str) else {
+                return Err(r.malformed(
+                    &format!("{context} (operation status)"),
+                    "no `status` field in the operation resource",
+                ));
+            };
+            last = status.to_string();
+            if status.eq_ignore_ascii_case("Succeeded") {
+                return Ok(polls);
+            }
+            if is_terminal(status) {
+                return Err(InfraError::OperationFailed {
+                    context: context.into(),
+                    status: status.to_string(),
+                    error: Box::new(ArmError::from_operation(
+                        r.status,
+                        v.get("error"),
+                        status,
+                        r.correlation_id(),
+                    )),
+                });
+            }
+            retry_after = r.retry_after();
+        }
+    }
+
+    async fn poll_location(
+        &self,
+        loc: &Url,
+        first_retry_after: Option<Duration>,
+        deadline: Instant,
+        kind: ResourceKind,
+        context: &str,
+    ) -> Result<u32, InfraError> {
+        let mut retry_after = first_retry_after;
+        let mut polls = 0;
+        loop {
+            let wait = self.poll_wait(retry_after);
+            if Instant::now() + wait > deadline {
+                return Err(self.deadline_error(kind, context, "202 Accepted"));
+            }
+            tokio::time::sleep(wait).await;
+            polls += 1;
+            let r = self
+                .send(Method::GET, loc, None, &SendOptions::default(), context)
+                .await?;
+            match r.status {
+                202 => retry_after = r.retry_after(),
+                200 | 201 | 204 => return Ok(polls),
+                _ => {
+                    return Err(InfraError::OperationFailed {
+                        context: context.into(),
+                        status: "Failed".into(),
+                        error: Box::new(r.arm_error()),
+                    });
+                }
+            }
+        }
+    }
+
+    async fn poll_resource(
+        &self,
+        url: &Url,
+        first_retry_after: Option<Duration>,
+        deadline: Instant,
+        kind: ResourceKind,
+        context: &str,
+    ) -> Result<u32, InfraError> {
+        let mut retry_after = first_retry_after;
+        let mut polls = 0;
+        let mut last = String::from("(not polled yet)");
+        loop {
+            let wait = self.poll_wait(retry_after);
+            if Instant::now() + wait > deadline {
+                return Err(self.deadline_error(kind, context, &last));
+            }
+            tokio::time::sleep(wait).await;
+            polls += 1;
+            let r = self
+                .send(Method::GET, url, None, &SendOptions::default(), context)
+                .await?;
+            if r.status != 200 {
+                return Err(InfraError::Arm {
+                    context: context.into(),
+                    error: Box::new(r.arm_error()),
+                });
+            }
+            let v = r.json(context)?;
+            let Some(s) = provisioning_state(&v) else {
+                return Ok(polls);
+            };
+            last = s.to_string();
+            if s.eq_ignore_ascii_case("Succeeded") {
+                return Ok(polls);
+            }
+            if is_terminal(s) {
+                return Err(InfraError::OperationFailed {
+                    context: context.into(),
+                    status: s.to_string(),
+                    error: Box::new(ArmError::from_operation(
+                        200,
+                        v.pointer("/properties/error"),
+                        s,
+                        r.correlation_id(),
+                    )),
+                });
+            }
+            retry_after = r.retry_after();
+        }
+    }
+
+    fn deadline_error(&self, kind: ResourceKind, context: &str, last: &str) -> InfraError {
+        InfraError::Deadline {
+            context: context.into(),
+            seconds: kind.deadline().as_secs(),
+            last: last.to_string(),
+        }
+    }
+}

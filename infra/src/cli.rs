@@ -1,0 +1,186 @@
+//! Command line: `infra plan | bootstrap | status`.
+
+use crate::apply::{self, Progress};
+use crate::arm::{ArmClient, ClientOptions, Endpoint, InfraError, TokenSource};
+use crate::{plan, status};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "infra",
+    version,
+    about = "Plans and bootstraps the Azure resources of the catalogue (ACR, AKS, Flux, public IPs, Traffic Manager)"
+)]
+pub struct Cli {
+    /// The region catalogue.
+    #[arg(long, global = true, default_value = catalogue::DEFAULT_FILE)]
+    pub catalogue: PathBuf,
+    /// Azure subscription id.
+    #[arg(long, global = true, env = "AZURE_SUBSCRIPTION_ID")]
+    pub subscription: Option<String>,
+    /// ARM base URL; plain http only on 127.0.0.1, ::1 or localhost.
+    #[arg(long, global = true, env = "AZURE_RESOURCE_MANAGER_ENDPOINT", default_value = Endpoint::DEFAULT)]
+    pub arm_endpoint: String,
+    /// Multiplies every wait (tests only).
+    #[arg(long, global = true, env = "INFRA_POLL_SCALE", hide = true)]
+    pub poll_scale: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show, per resource, what bootstrap would do. Writes nothing.
+    Plan {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Plan, confirm, then apply in dependency order (regions in parallel).
+    Bootstrap {
+        /// Apply without asking (required when stdin is not a terminal).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Provisioning state, Flux compliance and Traffic Manager monitor status.
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli, apply::stderr_progress())) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Everything checked before the first request.
+fn client_from(cli: &Cli) -> Result<ArmClient, InfraError> {
+    let endpoint = Endpoint::parse(&cli.arm_endpoint)?;
+    let mut options = ClientOptions::default();
+    if let Some(s) = &cli.poll_scale {
+        options.time_scale = crate::arm::client::parse_scale(s)?;
+    }
+    let sub = cli.subscription.clone().unwrap_or_default();
+    if sub.trim().is_empty() {
+        return Err(InfraError::Config(
+            "no subscription given\n  help: pass --subscription <id> or set AZURE_SUBSCRIPTION_ID"
+                .into(),
+        ));
+    }
+    let tokens = TokenSource::from_env()?;
+    ArmClient::new(endpoint, &sub, tokens, options)
+}
+
+fn load(cli: &Cli) -> Result<catalogue::Catalogue, InfraError> {
+    catalogue::load(&cli.catalogue)
+        .map(|l| l.catalogue)
+        .map_err(|e| InfraError::Config(e.to_string()))
+}
+
+pub async fn run(cli: Cli, progress: Progress) -> Result<ExitCode, InfraError> {
+    // Refuse an unconfirmable bootstrap before touching anything.
+    if let Command::Bootstrap { yes: false } = cli.command
+        && !std::io::stdin().is_terminal()
+    {
+        return Err(InfraError::Config(
+            "refusing to bootstrap without confirmation: stdin is not a terminal and --yes was not given; nothing was read or written\n  help: review `infra plan`, then run `infra bootstrap --yes`".into(),
+        ));
+    }
+    let c = load(&cli)?;
+    let client = client_from(&cli)?;
+    client.check_credentials().await?;
+    match cli.command {
+        Command::Plan { format } => {
+            let p = plan::plan(&client, &c).await?;
+            match format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default())
+                }
+                Format::Text => print!("{}", plan::render_text(&p)),
+            }
+            Ok(if p.blocked().is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Status { format } => {
+            let st = status::status(&client, &c).await?;
+            match format {
+                Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default())
+                }
+                Format::Text => print!("{}", status::render_text(&st)),
+            }
+            Ok(if st.healthy() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
+        Command::Bootstrap { yes } => {
+            let p = plan::plan(&client, &c).await?;
+            print!("{}", plan::render_text(&p));
+            if !p.blocked().is_empty() {
+                return Err(InfraError::Blocked(
+                    "refusing to bootstrap: the plan has blocked items (immutable properties would change); nothing was written".into(),
+                ));
+            }
+            if !p.has_writes() {
+                println!("Nothing to do: every resource matches the catalogue.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            if !yes && !confirm()? {
+                println!("Not applied.");
+                return Ok(ExitCode::from(1));
+            }
+            let report = apply::apply(&client, &p, progress).await?;
+            print!("{}", apply::render_report(&report));
+            println!(
+                "Traffic Manager worst-case failover: {}",
+                p.failover_formula
+            );
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+fn confirm() -> Result<bool, InfraError> {
+    print!("Apply this plan? Type `yes` to continue: ");
+    std::io::stdout().flush().ok();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| InfraError::Config(format!("cannot read the answer: {e}")))?;
+    Ok(line.trim() == "yes")
+}

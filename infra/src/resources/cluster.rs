@@ -1,0 +1,197 @@
+//! AKS managed clusters: zonal system and user pools, OIDC issuer, workload identity,
+//! system-assigned identity. Updates merge owned fields into the live body and never carry a
+//! Kubernetes version (that would start an upgrade).
+
+use super::{Cmp, Field, Mutability, Spec, rg_key, rg_path, tags, zones};
+use crate::arm::ResourceKind;
+use crate::arm::api_versions::MANAGED_CLUSTERS;
+use catalogue::{ClusterTier, PoolMode, Region};
+use serde_json::{Value, json};
+
+pub fn cluster_id(sub: &str, region: &Region) -> String {
+    format!(
+        "{}/providers/Microsoft.ContainerService/managedClusters/{}",
+        rg_path(sub, &region.cluster.resource_group),
+        region.cluster.name
+    )
+}
+
+fn tier(t: ClusterTier) -> &'static str {
+    match t {
+        ClusterTier::Free => "Free",
+        ClusterTier::Standard => "Standard",
+        ClusterTier::Premium => "Premium",
+    }
+}
+
+pub fn cluster_spec(sub: &str, region: &Region) -> Spec {
+    let cl = &region.cluster;
+    let zonal = !region.zones.is_empty();
+    let mut pools = Vec::new();
+    let mut fields = vec![
+        Field::immutable("location", json!(region.name), Cmp::Location),
+        Field::immutable(
+            "properties.dnsPrefix",
+            json!(cl.dns_prefix()),
+            Cmp::CaseInsensitive,
+        ),
+        Field::immutable(
+            "identity.type",
+            json!("SystemAssigned"),
+            Cmp::CaseInsensitive,
+        ),
+        Field::ci("sku.tier", json!(tier(cl.tier))),
+        Field::mutable("properties.oidcIssuerProfile.enabled", json!(true)),
+        Field::mutable(
+            "properties.securityProfile.workloadIdentity.enabled",
+            json!(true),
+        ),
+        Field::mutable("tags.managed-by", json!(super::MANAGED_BY.1)),
+    ];
+    for p in &cl.node_pools {
+        let mode = match p.mode {
+            PoolMode::System => "System",
+            PoolMode::User => "User",
+        };
+        let mut pool = json!({
+            "name": p.name,
+            "mode": mode,
+            "type": "VirtualMachineScaleSets",
+            "vmSize": p.vm_size,
+            "count": p.count,
+            "osType": "Linux",
+        });
+        let at = |f: &str| format!("properties.agentPoolProfiles[name={}].{f}", p.name);
+        fields.push(Field::immutable(
+            at("name"),
+            json!(p.name),
+            Cmp::CaseInsensitive,
+        ));
+        fields.push(Field::immutable(
+            at("vmSize"),
+            json!(p.vm_size),
+            Cmp::CaseInsensitive,
+        ));
+        if zonal {
+            pool["availabilityZones"] = zones(region);
+            fields.push(Field::immutable(
+                at("availabilityZones"),
+                zones(region),
+                Cmp::Set,
+            ));
+        } else {
+            fields.push(
+                Field::immutable(at("availabilityZones"), json!([]), Cmp::Set)
+                    .with_default(json!([])),
+            );
+        }
+        fields.push(Field::ci(at("mode"), json!(mode)));
+        match (p.min_count, p.max_count) {
+            (Some(lo), Some(hi)) => {
+                pool["enableAutoScaling"] = json!(true);
+                pool["minCount"] = json!(lo);
+                pool["maxCount"] = json!(hi);
+                // With the autoscaler on, `count` is the autoscaler's business: not diffed.
+                fields.push(Field::mutable(at("enableAutoScaling"), json!(true)));
+                fields.push(Field::mutable(at("minCount"), json!(lo)));
+                fields.push(Field::mutable(at("maxCount"), json!(hi)));
+            }
+            _ => {
+                pool["enableAutoScaling"] = json!(false);
+                fields.push(
+                    Field::mutable(at("enableAutoScaling"), json!(false))
+                        .with_default(json!(false)),
+                );
+                fields.push(Field::mutable(at("count"), json!(p.count)));
+            }
+        }
+        pools.push(pool);
+    }
+    let body = json!({
+        "location": region.name,
+        "tags": tags(),
+        "identity": { "type": "SystemAssigned" },
+        "sku": { "name": "Base", "tier": tier(cl.tier) },
+        "properties": {
+            // Only ever sent on create (see merge_cluster_update).
+            "kubernetesVersion": cl.kubernetes_version,
+            "dnsPrefix": cl.dns_prefix(),
+            "agentPoolProfiles": pools,
+            "oidcIssuerProfile": { "enabled": true },
+            "securityProfile": { "workloadIdentity": { "enabled": true } },
+            // Create-only choices: a Standard load balancer is what a Standard static public IP
+            // needs; Azure CNI overlay keeps pod IPs off the VNet.
+            "networkProfile": {
+                "networkPlugin": "azure",
+                "networkPluginMode": "overlay",
+                "loadBalancerSku": "standard",
+                "outboundType": "loadBalancer",
+            },
+        },
+    });
+    Spec {
+        key: format!("{}/cluster", region.name),
+        kind: ResourceKind::ManagedCluster,
+        region: Some(region.name.clone()),
+        name: cl.name.clone(),
+        path: cluster_id(sub, region),
+        api_version: MANAGED_CLUSTERS,
+        body,
+        fields,
+        depends_on: vec![rg_key(&cl.resource_group)],
+        merge_update: true,
+        notes: vec![],
+    }
+}
+
+/// The update body: the live cluster with the owned mutable fields set, read-only fields and
+/// every Kubernetes version removed (sending one could start an upgrade). Everything the tool
+/// does not own (addons, auto-upgrade profile, network profile, …) is kept as it is.
+pub fn merge_cluster_update(spec: &Spec, actual: &Value) -> Value {
+    let mut body = actual.clone();
+    if let Some(o) = body.as_object_mut() {
+        for k in ["systemData", "eTag", "etag"] {
+            o.remove(k);
+        }
+    }
+    if let Some(p) = body.get_mut("properties").and_then(Value::as_object_mut) {
+        for k in [
+            "provisioningState",
+            "powerState",
+            "kubernetesVersion",
+            "currentKubernetesVersion",
+            "fqdn",
+            "azurePortalFQDN",
+            "privateFQDN",
+            "maxAgentPools",
+        ] {
+            p.remove(k);
+        }
+        if let Some(pools) = p.get_mut("agentPoolProfiles").and_then(Value::as_array_mut) {
+            for pool in pools.iter_mut().filter_map(Value::as_object_mut) {
+                for k in [
+                    "orchestratorVersion",
+                    "currentOrchestratorVersion",
+                    "provisioningState",
+                    "powerState",
+                    "nodeImageVersion",
+                ] {
+                    pool.remove(k);
+                }
+            }
+        }
+    }
+    for f in spec
+        .fields
+        .iter()
+        .filter(|f| f.mutability == Mutability::Mutable)
+    {
+        super::set(&mut body, &f.path, f.desired.clone());
+    }
+    body
+}
+
+/// `x.y` of the catalogue matches a running `x.y.z`.
+pub fn version_matches(catalogue: &str, running: &str) -> bool {
+    running == catalogue || running.starts_with(&format!("{catalogue}."))
+}

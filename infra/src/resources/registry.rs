@@ -1,0 +1,102 @@
+//! ACR Premium in the home region, and a replication in every other catalogue region.
+
+use super::{Cmp, Field, Mutability, Spec, rg_key, rg_path, tags};
+use crate::arm::ResourceKind;
+use crate::arm::api_versions::CONTAINER_REGISTRY;
+use catalogue::{Catalogue, RegistrySku};
+use serde_json::json;
+
+pub fn registry_id(sub: &str, c: &Catalogue) -> String {
+    format!(
+        "{}/providers/Microsoft.ContainerRegistry/registries/{}",
+        rg_path(sub, &c.registry.resource_group),
+        c.registry.name
+    )
+}
+
+fn zr(enabled: bool) -> &'static str {
+    if enabled { "Enabled" } else { "Disabled" }
+}
+
+pub fn registry_spec(sub: &str, c: &Catalogue) -> Spec {
+    let r = &c.registry;
+    let sku = match r.sku {
+        RegistrySku::Basic => "Basic",
+        RegistrySku::Standard => "Standard",
+        RegistrySku::Premium => "Premium",
+    };
+    // ZR quirk (ARM notes §1.2): Azure now makes registries zone redundant by default in AZ
+    // regions but may still report `Disabled`. Wanting Enabled and reading Disabled is
+    // therefore informational; wanting Disabled and reading Enabled is a real, blocked change.
+    let zr_field = if r.zone_redundancy {
+        Field::new(
+            "properties.zoneRedundancy",
+            json!("Enabled"),
+            Mutability::Informational,
+            Cmp::CaseInsensitive,
+        )
+    } else {
+        Field::immutable(
+            "properties.zoneRedundancy",
+            json!("Disabled"),
+            Cmp::CaseInsensitive,
+        )
+        .with_default(json!("Disabled"))
+    };
+    Spec {
+        key: "registry".into(),
+        kind: ResourceKind::Registry,
+        region: None,
+        name: r.name.clone(),
+        path: registry_id(sub, c),
+        api_version: CONTAINER_REGISTRY,
+        body: json!({
+            "location": r.home,
+            "sku": { "name": sku },
+            "tags": tags(),
+            "properties": { "adminUserEnabled": false, "zoneRedundancy": zr(r.zone_redundancy) },
+        }),
+        fields: vec![
+            Field::immutable("location", json!(r.home), Cmp::Location),
+            Field::ci("sku.name", json!(sku)),
+            Field::mutable("properties.adminUserEnabled", json!(false)).with_default(json!(false)),
+            zr_field,
+            Field::mutable("tags.managed-by", json!(super::MANAGED_BY.1)),
+        ],
+        depends_on: vec![rg_key(&r.resource_group)],
+        merge_update: false,
+        notes: vec![],
+    }
+}
+
+/// `None` for the home region: ARM creates that replication itself.
+pub fn replication_spec(sub: &str, c: &Catalogue, region: &catalogue::Region) -> Option<Spec> {
+    if super::normalise_location(&region.name) == super::normalise_location(&c.registry.home) {
+        return None;
+    }
+    let zr = zr(c.registry.zone_redundancy);
+    Some(Spec {
+        key: format!("{}/replication", region.name),
+        kind: ResourceKind::Replication,
+        region: Some(region.name.clone()),
+        name: format!("{}/{}", c.registry.name, region.name),
+        path: format!("{}/replications/{}", registry_id(sub, c), region.name),
+        api_version: CONTAINER_REGISTRY,
+        body: json!({
+            "location": region.name,
+            "tags": tags(),
+            // Always explicit: a replication without it comes back Disabled (recorded).
+            "properties": { "zoneRedundancy": zr, "regionEndpointEnabled": true },
+        }),
+        fields: vec![
+            Field::immutable("location", json!(region.name), Cmp::Location),
+            Field::immutable("properties.zoneRedundancy", json!(zr), Cmp::CaseInsensitive)
+                .with_default(json!("Disabled")),
+            Field::mutable("properties.regionEndpointEnabled", json!(true))
+                .with_default(json!(true)),
+        ],
+        depends_on: vec!["registry".into()],
+        merge_update: false,
+        notes: vec![],
+    })
+}

@@ -1,0 +1,203 @@
+//! The real binary: bad input is refused before any request, with clear messages.
+
+mod support;
+
+use std::process::{Command, Output, Stdio};
+use support::emulator::{Emulator, Fault, FaultKind, SUB, TOKEN};
+
+fn infra(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra"));
+    cmd.args(args)
+        .arg("--catalogue")
+        .arg(support::catalogue_path())
+        .env_clear()
+        .env("PATH", "/nonexistent")
+        .env("INFRA_DISABLE_MANAGED_IDENTITY", "1")
+        .env("INFRA_POLL_SCALE", "0.001")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run infra")
+}
+
+async fn run(args: Vec<String>, env: Vec<(&'static str, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        infra(&a, &e)
+    })
+    .await
+    .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok_env(emu: &Emulator) -> Vec<(&'static str, String)> {
+    vec![
+        ("AZURE_ACCESS_TOKEN", TOKEN.to_string()),
+        ("AZURE_SUBSCRIPTION_ID", SUB.to_string()),
+        ("AZURE_RESOURCE_MANAGER_ENDPOINT", emu.base.clone()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_loopback_http_is_rejected_before_any_request() {
+    let emu = Emulator::start().await;
+    // `localhost.` resolves to the emulator, so a missing check would reach it.
+    let url = format!("http://localhost.:{}", emu.addr.port());
+    let mut env = ok_env(&emu);
+    env[2].1 = url;
+    let o = run(vec!["plan".into()], env).await;
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("plain http on a non-loopback host"), "{e}");
+    assert!(emu.requests().is_empty());
+    assert!(infra::arm::Endpoint::parse("http://10.0.0.4").is_err());
+    assert!(infra::arm::Endpoint::parse("ftp://127.0.0.1").is_err());
+    assert!(infra::arm::Endpoint::parse("http://[::1]:8080").is_ok());
+    assert!(infra::arm::Endpoint::parse("http://localhost:1").is_ok());
+    assert!(infra::arm::Endpoint::parse("https://management.azure.com").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_subscription_is_a_clear_error() {
+    let emu = Emulator::start().await;
+    let env: Vec<_> = ok_env(&emu)
+        .into_iter()
+        .filter(|(k, _)| *k != "AZURE_SUBSCRIPTION_ID")
+        .collect();
+    let o = run(vec!["plan".into()], env).await;
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("no subscription given")
+            && stderr(&o).contains("AZURE_SUBSCRIPTION_ID"),
+        "{}",
+        stderr(&o)
+    );
+    let mut env = ok_env(&emu);
+    env[1].1 = "not-a-guid".into();
+    let o = run(vec!["plan".into()], env).await;
+    assert!(
+        stderr(&o).contains("is not a subscription id"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(emu.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_and_no_credential_is_a_clear_error_without_secrets() {
+    let emu = Emulator::start().await;
+    let secret = "s3cr3t-value-never-printed";
+    let env = vec![
+        ("AZURE_SUBSCRIPTION_ID", SUB.to_string()),
+        ("AZURE_RESOURCE_MANAGER_ENDPOINT", emu.base.clone()),
+        ("AZURE_CLIENT_SECRET", secret.to_string()),
+    ];
+    let o = run(vec!["plan".into()], env).await;
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("no Azure credential is available"), "{e}");
+    assert!(
+        e.contains("az login") && e.contains("AZURE_ACCESS_TOKEN"),
+        "{e}"
+    );
+    assert!(!e.contains(secret) && !String::from_utf8_lossy(&o.stdout).contains(secret));
+    assert!(emu.requests().is_empty());
+    // And a token never shows in Debug output.
+    let client = support::client(&emu);
+    assert!(!format!("{client:?}").contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_without_a_terminal_and_without_yes_refuses() {
+    let emu = Emulator::start().await;
+    let o = run(vec!["bootstrap".into()], ok_env(&emu)).await;
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("stdin is not a terminal") && e.contains("--yes"),
+        "{e}"
+    );
+    assert!(emu.requests().is_empty(), "nothing read or written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_bootstrap_status_through_the_binary() {
+    let emu = Emulator::start().await;
+    let o = run(
+        vec!["plan".into(), "--format".into(), "json".into()],
+        ok_env(&emu),
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan JSON");
+    assert_eq!(v["items"].as_array().unwrap().len(), 20);
+    assert_eq!(v["items"][0]["action"], "create");
+    assert_eq!(v["worstCaseFailoverSeconds"], 65);
+    assert!(emu.writes().is_empty());
+
+    let o = run(vec!["bootstrap".into(), "--yes".into()], ok_env(&emu)).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("Applied: 20 created") && out.contains("worst-case failover"),
+        "{out}"
+    );
+    assert!(
+        stderr(&o).contains("[centralus] AKS cluster aks-centralus: creating"),
+        "progress on stderr"
+    );
+
+    let o = run(
+        vec!["status".into(), "--format".into(), "json".into()],
+        ok_env(&emu),
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert!(items.iter().all(|i| i["state"] == "Succeeded"), "{items:?}");
+    let flux = items
+        .iter()
+        .find(|i| i["key"] == "eastus2/flux-config")
+        .unwrap();
+    assert_eq!(flux["compliance"], "Compliant");
+    let ep = items
+        .iter()
+        .find(|i| i["key"] == "centralus/tm-endpoint")
+        .unwrap();
+    assert_eq!(ep["monitor"], "Online");
+
+    let o = run(vec!["bootstrap".into(), "--yes".into()], ok_env(&emu)).await;
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Nothing to do"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_operation_exits_non_zero_with_code_and_correlation_id() {
+    let emu = Emulator::start().await;
+    emu.fault(Fault::new(
+        Some("PUT"),
+        "/managedclusters/aks-centralus",
+        FaultKind::FailOperation {
+            code: "QuotaExceeded".into(),
+            message: "cores quota".into(),
+        },
+        1,
+    ));
+    let o = run(vec!["bootstrap".into(), "--yes".into()], ok_env(&emu)).await;
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("QuotaExceeded: cores quota") && e.contains("correlation id: corr-"),
+        "{e}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("resumes"),
+        "tells how to resume"
+    );
+}

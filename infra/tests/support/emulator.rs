@@ -1,0 +1,1309 @@
+//! An in-process ARM emulator for the resource types `infra` manages, built from the
+//! documented behaviour and the recorded real exchanges (see tests/fixtures/recorded.json):
+//! 201 on create / 200 on update (Traffic Manager endpoints 201 both ways), LROs with
+//! `Azure-AsyncOperation` whose status moves through non-terminal states, `Retry-After`,
+//! 404 `ResourceNotFound`, ETag + If-Match on managed clusters, kubelet identity filled in,
+//! `PrincipalNotFound` / `RoleAssignmentExists`, `PropertyChangeNotAllowed`, 409 while an
+//! operation runs, and scriptable faults. Every request is recorded (minus Authorization).
+
+#![allow(dead_code)]
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub const TOKEN: &str = "emulator-test-token";
+pub const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    ResourceGroup,
+    Registry,
+    Replication,
+    PublicIp,
+    Cluster,
+    RoleAssignment,
+    Extension,
+    FluxConfig,
+    TmProfile,
+    TmEndpoint,
+}
+
+impl Kind {
+    fn lro(self) -> bool {
+        matches!(
+            self,
+            Self::Registry
+                | Self::Replication
+                | Self::PublicIp
+                | Self::Cluster
+                | Self::Extension
+                | Self::FluxConfig
+        )
+    }
+
+    /// The non-terminal status the recordings show for this RP.
+    fn running_status(self) -> &'static str {
+        match self {
+            Self::Cluster | Self::PublicIp => "InProgress",
+            _ => "Creating",
+        }
+    }
+
+    fn of(path: &str) -> Option<Self> {
+        let p = path.to_ascii_lowercase();
+        let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
+        if p.contains("/providers/microsoft.authorization/roleassignments/") {
+            return Some(Self::RoleAssignment);
+        }
+        if p.contains("/providers/microsoft.kubernetesconfiguration/extensions/") {
+            return Some(Self::Extension);
+        }
+        if p.contains("/providers/microsoft.kubernetesconfiguration/fluxconfigurations/") {
+            return Some(Self::FluxConfig);
+        }
+        if p.contains("/trafficmanagerprofiles/") {
+            return Some(if segs.len() == 10 {
+                Self::TmEndpoint
+            } else {
+                Self::TmProfile
+            });
+        }
+        if p.contains("/providers/microsoft.containerservice/managedclusters/") && segs.len() == 8 {
+            return Some(Self::Cluster);
+        }
+        if p.contains("/providers/microsoft.containerregistry/registries/") {
+            return Some(if segs.len() == 10 && segs[8] == "replications" {
+                Self::Replication
+            } else if segs.len() == 8 {
+                Self::Registry
+            } else {
+                return None;
+            });
+        }
+        if p.contains("/providers/microsoft.network/publicipaddresses/") && segs.len() == 8 {
+            return Some(Self::PublicIp);
+        }
+        if segs.len() == 4 && segs[0] == "subscriptions" && segs[2] == "resourcegroups" {
+            return Some(Self::ResourceGroup);
+        }
+        None
+    }
+}
+
+/// A scripted fault: the next `times` requests matching `method` and `path_contains`
+/// (case-insensitive) get this answer instead of the normal one.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub method: Option<&'static str>,
+    pub path_contains: String,
+    pub kind: FaultKind,
+    pub times: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    TooManyRequests {
+        retry_after: u64,
+    },
+    ServerError,
+    InProgressConflict {
+        retry_after: Option<u64>,
+    },
+    /// The LRO started by the matching PUT ends Failed with this error.
+    FailOperation {
+        code: String,
+        message: String,
+    },
+    /// A 200 with this raw body.
+    RawBody {
+        status: u16,
+        body: String,
+    },
+}
+
+impl Fault {
+    pub fn new(
+        method: Option<&'static str>,
+        path_contains: &str,
+        kind: FaultKind,
+        times: u32,
+    ) -> Self {
+        Self {
+            method,
+            path_contains: path_contains.to_ascii_lowercase(),
+            kind,
+            times,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: Option<Value>,
+    pub headers: Vec<(String, String)>,
+    pub at: Instant,
+    pub status: u16,
+    /// The Retry-After this response advertised, in (unscaled) seconds.
+    pub retry_after: Option<u64>,
+    /// The operation this response started (lowercased path of its Azure-AsyncOperation URL).
+    pub async_op: Option<String>,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_write(&self) -> bool {
+        matches!(self.method.as_str(), "PUT" | "POST" | "PATCH" | "DELETE")
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Res {
+    kind: Kind,
+    body: Value,
+    etag: u64,
+    busy: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    resource: String,
+    statuses: VecDeque<String>,
+    failure: Option<(String, String)>,
+    creating: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    resources: BTreeMap<String, Res>,
+    ops: HashMap<String, Op>,
+    pub requests: Vec<Recorded>,
+    pub faults: Vec<Fault>,
+    /// Non-terminal polls before an operation ends (per kind; default `default_polls`).
+    pub polls: HashMap<Kind, Vec<String>>,
+    pub default_polls: u32,
+    /// Retry-After (seconds) advertised on LRO responses and polls.
+    pub retry_after: Option<u64>,
+    /// Role assignment PUTs answered `PrincipalNotFound` before the principal "replicates".
+    pub principal_not_found: u32,
+    principal_tries: HashMap<String, u32>,
+    /// complianceState a Flux configuration reports once it Succeeded.
+    pub flux_compliance: String,
+    /// Kubernetes versions the emulator was asked to move a cluster to (upgrades started).
+    pub upgrades: Vec<String>,
+    counter: u64,
+}
+
+pub struct Emulator {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub state: Arc<Mutex<State>>,
+}
+
+fn key(path: &str) -> String {
+    path.trim_end_matches('/').to_ascii_lowercase()
+}
+
+fn err(status: StatusCode, code: &str, message: &str, target: Option<&str>) -> (StatusCode, Value) {
+    let mut e = json!({"error": {"code": code, "message": message}});
+    if let Some(t) = target {
+        e["error"]["target"] = json!(t);
+    }
+    (status, e)
+}
+
+fn get<'a>(v: &'a Value, ptr: &str) -> Option<&'a Value> {
+    v.pointer(ptr).filter(|v| !v.is_null())
+}
+
+fn loc_norm(v: Option<&Value>) -> String {
+    v.and_then(Value::as_str)
+        .unwrap_or("")
+        .replace(' ', "")
+        .to_ascii_lowercase()
+}
+
+fn zone_set(v: Option<&Value>) -> Vec<String> {
+    let mut z: Vec<String> = v
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    z.sort();
+    z
+}
+
+impl Emulator {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(State {
+            default_polls: 2,
+            retry_after: Some(10),
+            flux_compliance: "Compliant".into(),
+            ..Default::default()
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind emulator");
+        let addr = listener.local_addr().expect("addr");
+        let st = state.clone();
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let st = st.clone();
+                async move { handle(st, addr, method, uri, headers, body) }
+            },
+        );
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.ok();
+        });
+        Self {
+            base: format!("http://{addr}"),
+            addr,
+            state,
+        }
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.lock().expect("emulator lock"))
+    }
+
+    pub fn fault(&self, f: Fault) {
+        self.with(|s| s.faults.push(f));
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.with(|s| s.requests.clone())
+    }
+
+    pub fn writes(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(Recorded::is_write)
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.with(|s| s.requests.clear());
+    }
+
+    /// The stored body of a resource (by ARM id, any case).
+    pub fn resource(&self, path: &str) -> Option<Value> {
+        self.with(|s| s.resources.get(&key(path)).map(|r| r.body.clone()))
+    }
+
+    /// Every stored resource id of a kind.
+    pub fn ids(&self, kind: Kind) -> Vec<String> {
+        self.with(|s| {
+            s.resources
+                .iter()
+                .filter(|(_, r)| r.kind == kind)
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+    }
+
+    /// Changes a stored resource (simulates something outside the tool).
+    pub fn edit(&self, path: &str, f: impl FnOnce(&mut Value)) {
+        self.with(|s| {
+            let r = s
+                .resources
+                .get_mut(&key(path))
+                .expect("resource to edit exists");
+            f(&mut r.body);
+            r.etag += 1;
+            let etag = format!("\"{}\"", r.etag);
+            if r.kind == Kind::Cluster {
+                r.body["eTag"] = json!(etag);
+            }
+        });
+    }
+}
+
+fn handle(
+    st: Arc<Mutex<State>>,
+    addr: SocketAddr,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut s = st.lock().expect("emulator lock");
+    s.counter += 1;
+    let corr = format!("corr-{:08}", s.counter);
+    let path = uri.path().to_string();
+    let query = uri.query().unwrap_or("").to_string();
+    let parsed_body: Option<Value> = if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice(&body).ok()
+    };
+    let rec_headers: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(k, _)| k.as_str() != "authorization")
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let idx = s.requests.len();
+    s.requests.push(Recorded {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        body: parsed_body.clone(),
+        headers: rec_headers,
+        at: Instant::now(),
+        status: 0,
+        retry_after: None,
+        async_op: None,
+    });
+    let (status, resp_headers, resp_body) = route(
+        &mut s,
+        addr,
+        &method,
+        &path,
+        &query,
+        &headers,
+        &body,
+        parsed_body,
+    );
+    s.requests[idx].status = status.as_u16();
+    s.requests[idx].async_op = resp_headers
+        .iter()
+        .find(|(k, _)| *k == "Azure-AsyncOperation")
+        .and_then(|(_, v)| v.parse::<Uri>().ok())
+        .map(|u| u.path().to_ascii_lowercase());
+    s.requests[idx].retry_after = resp_headers
+        .iter()
+        .find(|(k, _)| *k == "Retry-After")
+        .and_then(|(_, v)| v.parse().ok());
+    let mut r = match resp_body {
+        RespBody::Json(v) => (status, axum::Json(v)).into_response(),
+        RespBody::Raw(t) => (status, t).into_response(),
+        RespBody::Empty => status.into_response(),
+    };
+    let h = r.headers_mut();
+    h.insert("x-ms-correlation-request-id", corr.parse().expect("header"));
+    h.insert(
+        "x-ms-request-id",
+        format!("req-{}", s.counter).parse().expect("header"),
+    );
+    for (k, v) in resp_headers {
+        if let Ok(v) = v.parse() {
+            h.insert(k, v);
+        }
+    }
+    r
+}
+
+enum RespBody {
+    Json(Value),
+    Raw(String),
+    Empty,
+}
+
+type Routed = (StatusCode, Vec<(&'static str, String)>, RespBody);
+
+fn json_resp((status, v): (StatusCode, Value)) -> Routed {
+    (status, vec![], RespBody::Json(v))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn route(
+    s: &mut State,
+    addr: SocketAddr,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    raw: &Bytes,
+    body: Option<Value>,
+) -> Routed {
+    // Authentication.
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if auth != format!("Bearer {TOKEN}") {
+        return json_resp(err(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing or invalid.",
+            None,
+        ));
+    }
+    if !query.contains("api-version=") {
+        return json_resp(err(
+            StatusCode::BAD_REQUEST,
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+            None,
+        ));
+    }
+    // Scripted faults.
+    let lower = path.to_ascii_lowercase();
+    let mut fail_op = None;
+    if let Some(i) = s.faults.iter().position(|f| {
+        f.times > 0
+            && f.method.is_none_or(|m| m == method.as_str())
+            && lower.contains(&f.path_contains)
+    }) {
+        s.faults[i].times -= 1;
+        match s.faults[i].kind.clone() {
+            FaultKind::TooManyRequests { retry_after } => {
+                let (st, v) = err(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "SubscriptionRequestsThrottled",
+                    "Number of requests for subscription exceeded the limit.",
+                    None,
+                );
+                return (
+                    st,
+                    vec![("Retry-After", retry_after.to_string())],
+                    RespBody::Json(v),
+                );
+            }
+            FaultKind::ServerError => {
+                return json_resp(err(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalServerError",
+                    "Encountered internal server error. Please try again.",
+                    None,
+                ));
+            }
+            FaultKind::InProgressConflict { retry_after } => {
+                let (st, v) = err(
+                    StatusCode::CONFLICT,
+                    "AnotherOperationInProgress",
+                    "Another operation is in progress on the resource. Please wait for it to finish.",
+                    None,
+                );
+                return (
+                    st,
+                    retry_after
+                        .map(|r| vec![("Retry-After", r.to_string())])
+                        .unwrap_or_default(),
+                    RespBody::Json(v),
+                );
+            }
+            FaultKind::RawBody { status, body } => {
+                return (
+                    StatusCode::from_u16(status).expect("status"),
+                    vec![],
+                    RespBody::Raw(body),
+                );
+            }
+            FaultKind::FailOperation { code, message } => fail_op = Some((code, message)),
+        }
+    }
+    // Operation status polls.
+    if method == Method::GET
+        && let Some(op) = s.ops.get_mut(&key(path))
+    {
+        let ra = s.retry_after;
+        let mut hdrs = vec![];
+        if let Some(next) = op.statuses.pop_front() {
+            if let Some(r) = ra {
+                hdrs.push(("Retry-After", r.to_string()));
+            }
+            return (
+                StatusCode::OK,
+                hdrs,
+                RespBody::Json(
+                    json!({"name": path.rsplit('/').next(), "status": next, "startTime": "2026-01-01T00:00:00Z"}),
+                ),
+            );
+        }
+        let op = op.clone();
+        let res = s.resources.get_mut(&op.resource);
+        let (status, v) = match (&op.failure, res) {
+            (Some((code, message)), Some(r)) => {
+                r.busy = false;
+                r.body["properties"]["provisioningState"] = json!("Failed");
+                (
+                    "Failed",
+                    json!({"status": "Failed", "error": {"code": code, "message": message, "details": [{"code": "Detail", "message": format!("{message} (detail)")}]}}),
+                )
+            }
+            (None, Some(r)) => {
+                r.busy = false;
+                r.body["properties"]["provisioningState"] = json!("Succeeded");
+                on_succeeded(r, &s.flux_compliance);
+                (
+                    "Succeeded",
+                    json!({"status": "Succeeded", "startTime": "2026-01-01T00:00:00Z", "endTime": "2026-01-01T00:05:00Z"}),
+                )
+            }
+            (_, None) => (
+                "Failed",
+                json!({"status": "Failed", "error": {"code": "ResourceGone", "message": "the resource disappeared"}}),
+            ),
+        };
+        let _ = status;
+        return (StatusCode::OK, vec![], RespBody::Json(v));
+    }
+    let Some(kind) = Kind::of(path) else {
+        return json_resp(err(
+            StatusCode::NOT_FOUND,
+            "InvalidResourceType",
+            &format!("The resource type could not be found for path {path}."),
+            None,
+        ));
+    };
+    let k = key(path);
+    match *method {
+        Method::GET => match s.resources.get(&k) {
+            Some(r) => {
+                let mut v = r.body.clone();
+                if kind == Kind::TmProfile {
+                    let prefix = format!("{k}/");
+                    let eps: Vec<Value> = s
+                        .resources
+                        .iter()
+                        .filter(|(rk, _)| rk.starts_with(&prefix))
+                        .map(|(_, e)| e.body.clone())
+                        .collect();
+                    v["properties"]["endpoints"] = Value::Array(eps);
+                }
+                let mut h = vec![];
+                if kind == Kind::Cluster {
+                    h.push(("ETag", format!("\"{}\"", r.etag)));
+                }
+                (StatusCode::OK, h, RespBody::Json(v))
+            }
+            None => json_resp(not_found(kind, path)),
+        },
+        Method::DELETE => {
+            s.resources.remove(&k);
+            json_resp((StatusCode::OK, json!({})))
+        }
+        Method::PUT => {
+            let Some(body) = body else {
+                return json_resp(err(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestContent",
+                    &format!(
+                        "The request content was invalid and could not be deserialized: {}",
+                        String::from_utf8_lossy(raw)
+                    ),
+                    None,
+                ));
+            };
+            put(s, addr, kind, path, &k, headers, body, fail_op)
+        }
+        _ => json_resp(err(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "not supported by the emulator",
+            None,
+        )),
+    }
+}
+
+fn not_found(kind: Kind, path: &str) -> (StatusCode, Value) {
+    let name = path.rsplit('/').next().unwrap_or("");
+    match kind {
+        Kind::ResourceGroup => err(
+            StatusCode::NOT_FOUND,
+            "ResourceGroupNotFound",
+            &format!("Resource group '{name}' could not be found."),
+            None,
+        ),
+        Kind::FluxConfig => err(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            &format!("The fluxConfiguration was not found. Name: '{name}'."),
+            None,
+        ),
+        Kind::RoleAssignment => err(
+            StatusCode::NOT_FOUND,
+            "RoleAssignmentNotFound",
+            &format!("The role assignment '{name}' is not found."),
+            None,
+        ),
+        _ => err(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            &format!(
+                "The Resource '{name}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            ),
+            None,
+        ),
+    }
+}
+
+fn rg_of(path: &str) -> Option<String> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    (segs.len() >= 4 && segs[2].eq_ignore_ascii_case("resourcegroups")).then(|| {
+        format!("/subscriptions/{}/resourcegroups/{}", segs[1], segs[3]).to_ascii_lowercase()
+    })
+}
+
+fn parent(path: &str, levels: usize) -> String {
+    let mut p = key(path);
+    for _ in 0..levels {
+        if let Some(i) = p.rfind('/') {
+            p.truncate(i);
+        }
+    }
+    p
+}
+
+#[allow(clippy::too_many_arguments)]
+fn put(
+    s: &mut State,
+    addr: SocketAddr,
+    kind: Kind,
+    path: &str,
+    k: &str,
+    headers: &HeaderMap,
+    mut body: Value,
+    fail_op: Option<(String, String)>,
+) -> Routed {
+    // Parents must exist.
+    if kind != Kind::ResourceGroup
+        && let Some(rg) = rg_of(path)
+        && !s.resources.contains_key(&rg)
+    {
+        return json_resp(err(
+            StatusCode::NOT_FOUND,
+            "ResourceGroupNotFound",
+            &format!(
+                "Resource group '{}' could not be found.",
+                rg.rsplit('/').next().unwrap_or("")
+            ),
+            None,
+        ));
+    }
+    let needs_parent = match kind {
+        Kind::Replication | Kind::TmEndpoint => Some(parent(path, 2)),
+        Kind::Extension | Kind::FluxConfig => Some(parent(path, 4)),
+        Kind::RoleAssignment => Some(parent(path, 4)),
+        _ => None,
+    };
+    if let Some(p) = needs_parent
+        && !s.resources.contains_key(&p)
+    {
+        return json_resp(err(
+            StatusCode::NOT_FOUND,
+            "ParentResourceNotFound",
+            &format!(
+                "Can not perform requested operation on nested resource. Parent resource '{p}' not found."
+            ),
+            None,
+        ));
+    }
+    let existing = s.resources.get(k).cloned();
+    if let Some(e) = &existing
+        && e.busy
+    {
+        return json_resp(err(
+            StatusCode::CONFLICT,
+            "AnotherOperationInProgress",
+            "Operation is not allowed because there's an in-progress operation on the resource.",
+            None,
+        ));
+    }
+    // Optimistic concurrency.
+    if let Some(m) = headers.get("if-match").and_then(|v| v.to_str().ok()) {
+        let current = existing.as_ref().map(|e| format!("\"{}\"", e.etag));
+        if m != "*" && current.as_deref() != Some(m) {
+            return json_resp(err(
+                StatusCode::PRECONDITION_FAILED,
+                "PreconditionFailed",
+                &format!("The ETag '{m}' does not match the resource's current ETag."),
+                None,
+            ));
+        }
+    }
+    if kind == Kind::RoleAssignment {
+        return put_role(s, path, k, body);
+    }
+    // Immutable properties.
+    if let Some(e) = &existing
+        && let Some((target, old, new)) = immutable_change(kind, &e.body, &body)
+    {
+        return json_resp(err(
+            StatusCode::BAD_REQUEST,
+            "PropertyChangeNotAllowed",
+            &format!("Changing property '{target}' is not allowed (from {old} to {new})."),
+            Some(&target),
+        ));
+    }
+    let creating = existing.is_none();
+    let id = path.to_string();
+    let name = path.rsplit('/').next().unwrap_or("").to_string();
+    fill(
+        s,
+        kind,
+        &id,
+        &name,
+        &mut body,
+        existing.as_ref().map(|e| &e.body),
+    );
+    let etag = existing.as_ref().map(|e| e.etag + 1).unwrap_or(1);
+    if kind == Kind::Cluster {
+        body["eTag"] = json!(format!("\"{etag}\""));
+    }
+    let mut hdrs = vec![];
+    if kind == Kind::Cluster {
+        hdrs.push(("ETag", format!("\"{etag}\"")));
+    }
+    let status = if creating || kind == Kind::TmEndpoint {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    if kind.lro() {
+        body["properties"]["provisioningState"] =
+            json!(if creating { "Creating" } else { "Updating" });
+        let op_path = op_path(kind, path, &body, s.counter);
+        let statuses: VecDeque<String> = s
+            .polls
+            .get(&kind)
+            .cloned()
+            .map(VecDeque::from)
+            .unwrap_or_else(|| {
+                (0..s.default_polls)
+                    .map(|_| kind.running_status().to_string())
+                    .collect()
+            });
+        s.ops.insert(
+            key(op_path.split('?').next().unwrap_or("")),
+            Op {
+                resource: k.to_string(),
+                statuses,
+                failure: fail_op,
+                creating,
+            },
+        );
+        s.resources.insert(
+            k.to_string(),
+            Res {
+                kind,
+                body: body.clone(),
+                etag,
+                busy: true,
+            },
+        );
+        if kind == Kind::Registry && creating {
+            // ARM creates the home-region replication itself (recorded).
+            let loc = body["location"].as_str().unwrap_or("").to_string();
+            let rid = format!("{id}/replications/{loc}");
+            s.resources.insert(
+                key(&rid),
+                Res {
+                    kind: Kind::Replication,
+                    body: json!({"id": rid, "name": loc, "type": "Microsoft.ContainerRegistry/registries/replications", "location": loc,
+                        "systemData": {"createdByType": "Application"},
+                        "properties": {"provisioningState": "Succeeded", "status": {"displayStatus": "Ready"}, "regionEndpointEnabled": true,
+                            "zoneRedundancy": body["properties"]["zoneRedundancy"].clone()}}),
+                    etag: 1,
+                    busy: false,
+                },
+            );
+        }
+        hdrs.push(("Azure-AsyncOperation", format!("http://{addr}{op_path}")));
+        if let Some(r) = s.retry_after {
+            hdrs.push(("Retry-After", r.to_string()));
+        }
+        return (status, hdrs, RespBody::Json(body));
+    }
+    if kind == Kind::ResourceGroup {
+        body["properties"] = json!({"provisioningState": "Succeeded"});
+    }
+    s.resources.insert(
+        k.to_string(),
+        Res {
+            kind,
+            body: body.clone(),
+            etag,
+            busy: false,
+        },
+    );
+    (status, hdrs, RespBody::Json(body))
+}
+
+fn op_path(kind: Kind, path: &str, body: &Value, n: u64) -> String {
+    let id = format!("{n:08}-9dcc-43c9-9aee-30c68b96eec8");
+    let loc = body["location"].as_str().unwrap_or("eastus2");
+    match kind {
+        Kind::Cluster => format!(
+            "/subscriptions/{SUB}/providers/Microsoft.ContainerService/locations/{loc}/operations/{id}?api-version=2016-03-30"
+        ),
+        Kind::Registry => {
+            format!("{path}/operationStatuses/registries-{id}?api-version=2025-11-01")
+        }
+        Kind::Replication => {
+            format!("{path}/operationStatuses/replications-{id}?api-version=2025-11-01")
+        }
+        Kind::PublicIp => format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Network/locations/{loc}/operations/{id}?api-version=2024-05-01"
+        ),
+        // Signed URL like the Flux recording: long t/c/s/h query that must be kept verbatim.
+        _ => format!(
+            "{}/operations/{id}?api-version=2025-04-01&t=638621604636452931&c=MIIHhzCCBm%2BgAwIBAgITfAQ{}&s=Zm9vYmFy%2Bbaz%3D%3D&h=ry3BbQ0u4WTTcrX6M2iBei8VIHjs6hWio6Sh5zm0DKI",
+            path.replace("/managedClusters/", "/ManagedClusters/"),
+            "A".repeat(1200)
+        ),
+    }
+}
+
+fn immutable_change(kind: Kind, old: &Value, new: &Value) -> Option<(String, String, String)> {
+    let diff = |t: &str, a: String, b: String| (a != b).then(|| (t.to_string(), a, b));
+    if matches!(
+        kind,
+        Kind::Registry
+            | Kind::Replication
+            | Kind::PublicIp
+            | Kind::Cluster
+            | Kind::ResourceGroup
+            | Kind::TmProfile
+    ) && new.get("location").is_some()
+        && let Some(d) = diff(
+            "location",
+            loc_norm(old.get("location")),
+            loc_norm(new.get("location")),
+        )
+    {
+        return Some(d);
+    }
+    match kind {
+        Kind::Cluster => {
+            if let Some(d) = diff(
+                "properties.dnsPrefix",
+                get(old, "/properties/dnsPrefix")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                get(new, "/properties/dnsPrefix")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+            ) {
+                return Some(d);
+            }
+            let pools = |v: &Value| {
+                v.pointer("/properties/agentPoolProfiles")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            for np in pools(new) {
+                let name = np["name"].as_str().unwrap_or("");
+                if let Some(op) = pools(old)
+                    .into_iter()
+                    .find(|p| p["name"].as_str() == Some(name))
+                {
+                    let (a, b) = (
+                        zone_set(op.get("availabilityZones")),
+                        zone_set(np.get("availabilityZones")),
+                    );
+                    if a != b {
+                        return Some((
+                            format!("agentPoolProfiles[{name}].availabilityZones"),
+                            format!("{a:?}"),
+                            format!("{b:?}"),
+                        ));
+                    }
+                    if let Some(d) = diff(
+                        &format!("agentPoolProfiles[{name}].vmSize"),
+                        op["vmSize"].to_string(),
+                        np["vmSize"].to_string(),
+                    ) {
+                        return Some(d);
+                    }
+                }
+            }
+            None
+        }
+        Kind::Registry | Kind::Replication => diff(
+            "properties.zoneRedundancy",
+            get(old, "/properties/zoneRedundancy")
+                .and_then(Value::as_str)
+                .unwrap_or("Disabled")
+                .to_string(),
+            get(new, "/properties/zoneRedundancy")
+                .and_then(Value::as_str)
+                .unwrap_or("Disabled")
+                .to_string(),
+        ),
+        Kind::PublicIp => diff(
+            "zones",
+            format!("{:?}", zone_set(old.get("zones"))),
+            format!("{:?}", zone_set(new.get("zones"))),
+        ),
+        Kind::TmProfile => diff(
+            "properties.dnsConfig.relativeName",
+            get(old, "/properties/dnsConfig/relativeName")
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            get(new, "/properties/dnsConfig/relativeName")
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+fn put_role(s: &mut State, path: &str, k: &str, body: Value) -> Routed {
+    let principal = body
+        .pointer("/properties/principalId")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let role = body
+        .pointer("/properties/roleDefinitionId")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if principal.is_empty() || role.is_empty() {
+        return json_resp(err(
+            StatusCode::BAD_REQUEST,
+            "InvalidRoleAssignmentRequest",
+            "principalId and roleDefinitionId are required.",
+            None,
+        ));
+    }
+    let tries = s.principal_tries.entry(principal.clone()).or_insert(0);
+    *tries += 1;
+    if *tries <= s.principal_not_found {
+        return json_resp(err(
+            StatusCode::BAD_REQUEST,
+            "PrincipalNotFound",
+            &format!(
+                "Principal {principal} does not exist in the directory. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay."
+            ),
+            None,
+        ));
+    }
+    let scope = parent(path, 4);
+    let role_guid = role.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+    for (rk, r) in &s.resources {
+        if r.kind == Kind::RoleAssignment && rk != k && parent(rk, 4) == scope {
+            let p = r
+                .body
+                .pointer("/properties/principalId")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let g = r
+                .body
+                .pointer("/properties/roleDefinitionId")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if p.eq_ignore_ascii_case(&principal) && g == role_guid {
+                return json_resp(err(
+                    StatusCode::CONFLICT,
+                    "RoleAssignmentExists",
+                    "The role assignment already exists.",
+                    None,
+                ));
+            }
+        }
+    }
+    if let Some(e) = s.resources.get(k) {
+        let same = e.body.pointer("/properties/principalId")
+            == body.pointer("/properties/principalId")
+            && e.body
+                .pointer("/properties/roleDefinitionId")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                == Some(role.to_ascii_lowercase());
+        if !same {
+            return json_resp(err(
+                StatusCode::BAD_REQUEST,
+                "RoleAssignmentUpdateNotPermitted",
+                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+                None,
+            ));
+        }
+        return json_resp((StatusCode::OK, e.body.clone()));
+    }
+    let name = path.rsplit('/').next().unwrap_or("");
+    let stored = json!({
+        "id": path, "name": name, "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {
+            // Returned in the subscription-scoped form (recorded).
+            "roleDefinitionId": format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"),
+            "principalId": principal,
+            "principalType": body.pointer("/properties/principalType").cloned().unwrap_or(json!("ServicePrincipal")),
+            "scope": scope,
+            "createdOn": "2026-01-01T00:00:00Z", "updatedOn": "2026-01-01T00:00:00Z", "createdBy": null, "updatedBy": "x"
+        }
+    });
+    s.resources.insert(
+        k.to_string(),
+        Res {
+            kind: Kind::RoleAssignment,
+            body: stored.clone(),
+            etag: 1,
+            busy: false,
+        },
+    );
+    json_resp((StatusCode::CREATED, stored))
+}
+
+fn uuid_from(n: u64, salt: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        n as u32,
+        salt as u16,
+        (n >> 8) as u16 & 0xfff,
+        salt as u16 & 0xfff,
+        n.wrapping_mul(2654435761) & 0xffff_ffff_ffff
+    )
+}
+
+/// Server-side fields, defaults and case changes, as the recordings show them.
+fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: Option<&Value>) {
+    s.counter += 1;
+    let n = s.counter;
+    // ARM ids come back with varying case (recorded: `resourcegroups`).
+    body["id"] = json!(id.replace("/resourceGroups/", "/resourcegroups/"));
+    body["name"] = json!(name);
+    let props = body
+        .as_object_mut()
+        .expect("object body")
+        .entry("properties")
+        .or_insert_with(|| json!({}));
+    if !props.is_object() {
+        *props = json!({});
+    }
+    match kind {
+        Kind::ResourceGroup => body["type"] = json!("Microsoft.Resources/resourceGroups"),
+        Kind::Registry => {
+            body["type"] = json!("Microsoft.ContainerRegistry/registries");
+            body["sku"]["tier"] = body["sku"]["name"].clone();
+            let p = &mut body["properties"];
+            p["loginServer"] = json!(format!("{name}.azurecr.io"));
+            p["creationDate"] = json!("2026-01-01T00:00:00Z");
+            p["publicNetworkAccess"] = json!("Enabled");
+            p["networkRuleBypassOptions"] = json!("AzureServices");
+            if p.get("zoneRedundancy").is_none() {
+                p["zoneRedundancy"] = json!("Disabled");
+            }
+            if p.get("adminUserEnabled").is_none() {
+                p["adminUserEnabled"] = json!(false);
+            }
+        }
+        Kind::Replication => {
+            body["type"] = json!("Microsoft.ContainerRegistry/registries/replications");
+            let p = &mut body["properties"];
+            if p.get("zoneRedundancy").is_none() {
+                p["zoneRedundancy"] = json!("Disabled");
+            }
+            if p.get("regionEndpointEnabled").is_none() {
+                p["regionEndpointEnabled"] = json!(true);
+            }
+            p["status"] = json!({"displayStatus": "Syncing"});
+        }
+        Kind::PublicIp => {
+            body["type"] = json!("Microsoft.Network/publicIPAddresses");
+            if body["sku"].get("tier").is_none() {
+                body["sku"]["tier"] = json!("Regional");
+            }
+            let loc = body["location"].as_str().unwrap_or("").to_string();
+            let p = &mut body["properties"];
+            p["ipAddress"] = json!(format!("20.{}.{}.{}", n % 250, (n / 250) % 250, 7));
+            p["idleTimeoutInMinutes"] = json!(4);
+            p["publicIPAllocationMethod"] =
+                json!(p["publicIPAllocationMethod"].as_str().unwrap_or("Dynamic"));
+            if let Some(label) = p
+                .pointer("/dnsSettings/domainNameLabel")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            {
+                p["dnsSettings"]["fqdn"] = json!(format!("{label}.{loc}.cloudapp.azure.com"));
+            }
+        }
+        Kind::Cluster => {
+            body["type"] = json!("Microsoft.ContainerService/ManagedClusters");
+            let requested = body
+                .pointer("/properties/kubernetesVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let running = old
+                .and_then(|o| o.pointer("/properties/currentKubernetesVersion"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let version = match (&requested, &running) {
+                (Some(r), Some(cur)) if !cur.starts_with(r.as_str()) => {
+                    s.upgrades.push(r.clone());
+                    format!("{r}.0")
+                }
+                (Some(r), None) => format!("{r}.5"),
+                (_, Some(cur)) => cur.clone(),
+                (None, None) => "1.33.5".into(),
+            };
+            let p = &mut body["properties"];
+            p["kubernetesVersion"] = json!(version);
+            p["currentKubernetesVersion"] = json!(version);
+            p["fqdn"] = json!(format!(
+                "{}-abc123.hcp.eastus2.azmk8s.io",
+                p["dnsPrefix"].as_str().unwrap_or("")
+            ));
+            p["powerState"] = json!({"code": "Running"});
+            p["maxAgentPools"] = json!(100);
+            p["nodeResourceGroup"] = json!(format!("MC_{name}"));
+            if let Some(np) = p.get_mut("networkProfile")
+                && let Some(sku) = np
+                    .get("loadBalancerSku")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            {
+                np["loadBalancerSku"] = json!(if sku.eq_ignore_ascii_case("standard") {
+                    "Standard".to_string()
+                } else {
+                    sku
+                });
+            }
+            if let Some(pools) = p.get_mut("agentPoolProfiles").and_then(Value::as_array_mut) {
+                for pool in pools {
+                    pool["orchestratorVersion"] = json!(version);
+                    pool["currentOrchestratorVersion"] = json!(version);
+                    pool["osDiskSizeGB"] = json!(128);
+                    pool["maxPods"] = json!(250);
+                    pool["osSKU"] = json!("Ubuntu");
+                    pool["provisioningState"] = json!("Succeeded");
+                    pool["nodeImageVersion"] = json!("AKSUbuntu-2204gen2containerd-202601.01.0");
+                }
+            }
+            // Server-managed identities survive updates.
+            let kubelet = old
+                .and_then(|o| o.pointer("/properties/identityProfile").cloned())
+                .unwrap_or_else(|| json!({"kubeletidentity": {
+                    "resourceId": format!("/subscriptions/{SUB}/resourcegroups/MC_{name}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool"),
+                    "clientId": uuid_from(n, 1), "objectId": uuid_from(n, 2)}}));
+            p["identityProfile"] = kubelet;
+            p["oidcIssuerProfile"]["issuerURL"] = json!(format!(
+                "https://eastus2.oic.prod-aks.azure.com/tenant/{n}/"
+            ));
+            let principal = old
+                .and_then(|o| o.pointer("/identity/principalId").cloned())
+                .unwrap_or_else(|| json!(uuid_from(n, 3)));
+            body["identity"]["principalId"] = principal;
+            body["identity"]["tenantId"] = json!("72f988bf-86f1-41af-91ab-2d7cd011db47");
+        }
+        Kind::Extension => {
+            body["type"] = json!("Microsoft.KubernetesConfiguration/extensions");
+            let p = &mut body["properties"];
+            p["currentVersion"] = json!("1.15.1");
+            p["statuses"] = json!([]);
+            if p.get("autoUpgradeMinorVersion").is_none() {
+                p["autoUpgradeMinorVersion"] = json!(true);
+            }
+        }
+        Kind::FluxConfig => {
+            body["type"] = json!("Microsoft.KubernetesConfiguration/fluxConfigurations");
+            let p = &mut body["properties"];
+            for (k, v) in [
+                ("suspend", json!(false)),
+                ("scope", json!("cluster")),
+                ("namespace", json!("default")),
+            ] {
+                if p.get(k).is_none() {
+                    p[k] = v;
+                }
+            }
+            if let Some(g) = p.get_mut("gitRepository") {
+                for (k, v) in [("timeoutInSeconds", 600), ("syncIntervalInSeconds", 600)] {
+                    if g.get(k).is_none() {
+                        g[k] = json!(v);
+                    }
+                }
+                for k in ["tag", "semver", "commit"] {
+                    g["repositoryRef"][k] = Value::Null;
+                }
+                g["sshKnownHosts"] = Value::Null;
+            }
+            if let Some(ks) = p.get_mut("kustomizations").and_then(Value::as_object_mut) {
+                for (kname, kv) in ks.iter_mut() {
+                    kv["name"] = json!(kname);
+                    for (k, v) in [
+                        ("timeoutInSeconds", json!(600)),
+                        ("syncIntervalInSeconds", json!(600)),
+                        ("prune", json!(false)),
+                        ("force", json!(false)),
+                        ("wait", json!(true)),
+                        ("path", json!("")),
+                    ] {
+                        if kv.get(k).is_none() {
+                            kv[k] = v;
+                        }
+                    }
+                    kv["dependsOn"] = Value::Null;
+                    kv["retryIntervalInSeconds"] = Value::Null;
+                }
+            }
+            p["complianceState"] = json!("Pending");
+            p["statuses"] = json!([]);
+            p["configurationProtectedSettings"] = json!({});
+        }
+        Kind::TmProfile => {
+            body["type"] = json!("Microsoft.Network/trafficManagerProfiles");
+            let p = &mut body["properties"];
+            if let Some(rel) = p
+                .pointer("/dnsConfig/relativeName")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            {
+                p["dnsConfig"]["fqdn"] = json!(format!("{rel}.trafficmanager.net"));
+            }
+            let m = &mut p["monitorConfig"];
+            for (k, v) in [
+                ("intervalInSeconds", 30),
+                ("toleratedNumberOfFailures", 3),
+                ("timeoutInSeconds", 10),
+            ] {
+                if m.get(k).is_none() {
+                    m[k] = json!(v);
+                }
+            }
+            m["profileMonitorStatus"] = json!("CheckingEndpoints");
+            p["trafficViewEnrollmentStatus"] = json!("Disabled");
+            p.as_object_mut().expect("object").remove("endpoints");
+        }
+        Kind::TmEndpoint => {
+            body["type"] = json!("Microsoft.Network/trafficManagerProfiles/azureEndpoints");
+            let p = &mut body["properties"];
+            if let Some(t) = p
+                .get("targetResourceId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            {
+                p["targetResourceId"] = json!(t.replace("/resourceGroups/", "/resourcegroups/"));
+            }
+            p["endpointMonitorStatus"] = json!("Online");
+            p["endpointLocation"] = Value::Null;
+            p["NestedProfile"] = Value::Null;
+        }
+        Kind::RoleAssignment => {}
+    }
+}
+
+fn on_succeeded(r: &mut Res, flux_compliance: &str) {
+    match r.kind {
+        Kind::Replication => r.body["properties"]["status"] = json!({"displayStatus": "Ready"}),
+        Kind::FluxConfig => r.body["properties"]["complianceState"] = json!(flux_compliance),
+        _ => {}
+    }
+}
