@@ -20,6 +20,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "lint workflows (actionlint, zizmor)"
 bash scripts/lint-workflows.sh
 
+step "lint shell scripts (shellcheck)"
+shellcheck .ci/run scripts/*.sh service/scripts/*.sh service/bench/*.sh
+
 step "lint Dockerfiles (hadolint)"
 hadolint --no-color service/Dockerfile service/Containerfile.local
 

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "gen", version, about = "Render the GitOps tree of every region from catalogue.yaml")]
+#[command(
+    name = "gen",
+    version,
+    about = "Render the GitOps tree of every region from catalogue.yaml"
+)]
 pub struct Cli {
     /// Repository root (holds catalogue.yaml, base/, overlays/, clusters/).
     #[arg(long, global = true, default_value = ".")]

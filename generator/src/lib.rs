@@ -4,6 +4,9 @@
 pub mod cli;
 pub mod commit;
 pub mod diff;
+pub mod git;
+pub mod kustomize;
 pub mod render;
 pub mod tree;
 pub mod validate;
+pub mod write;

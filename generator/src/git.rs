@@ -1,0 +1,301 @@
+//! The git plumbing `gen diff` and `gen commit` share (libgit2 through `git2`): opening the
+//! repository, extracting a tree into a directory, signatures from the environment, and a push
+//! that reports what the remote said.
+
+use git2::{
+    Cred, CredentialType, ObjectType, PushOptions, RemoteCallbacks, Repository, Signature, Tree,
+    TreeWalkMode, TreeWalkResult,
+};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "{}: not inside a git repository: {source}\n  help: run gen from the repository's work tree, or pass --repo <dir>",
+        path.display()
+    )]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("{}: the repository has no work tree (bare?)", path.display())]
+    Bare { path: PathBuf },
+    #[error(
+        "cannot resolve `{reference}` to a commit: {message}\n  help: pass a branch, tag or commit that exists locally (in CI, fetch it first: `git fetch origin <branch>`)"
+    )]
+    BadRef { reference: String, message: String },
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "no author identity: set user.name and user.email in git config, or GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL (and GIT_COMMITTER_NAME/GIT_COMMITTER_EMAIL)"
+    )]
+    NoIdentity,
+    #[error(
+        "HEAD is not on a branch (detached or unborn): cannot push\n  help: check out the branch to push, e.g. `git switch main`"
+    )]
+    Detached,
+    #[error("no remote named `{0}`\n  help: `git remote -v` lists them; pass --remote <name>")]
+    NoRemote(String),
+    #[error("push to `{remote}` failed: {message}{}", remote_messages(messages))]
+    Push {
+        remote: String,
+        message: String,
+        messages: Vec<String>,
+    },
+    #[error(
+        "the remote `{remote}` rejected {reference}: {reason}{}\n  help: {}",
+        remote_messages(messages),
+        reject_help(reason)
+    )]
+    Rejected {
+        remote: String,
+        reference: String,
+        reason: String,
+        messages: Vec<String>,
+    },
+}
+
+fn remote_messages(messages: &[String]) -> String {
+    if messages.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<String> = messages
+            .iter()
+            .map(|m| format!("\n  remote: {m}"))
+            .collect();
+        lines.concat()
+    }
+}
+
+fn reject_help(reason: &str) -> &'static str {
+    if reason.contains("fast-forward") || reason.contains("fetch first") {
+        "the remote branch moved on: fetch, rebase onto it, re-render and commit again"
+    } else {
+        "the remote (a hook or branch protection) refused the update; see its message above"
+    }
+}
+
+/// Opens the repository containing `path` and returns it with its work tree root.
+pub fn open(path: &Path) -> Result<(Repository, PathBuf), Error> {
+    let repo = Repository::discover(path).map_err(|source| Error::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| Error::Bare {
+            path: path.to_path_buf(),
+        })?
+        .to_path_buf();
+    Ok((repo, workdir))
+}
+
+/// The tree of the commit `reference` names (`HEAD`, `origin/main`, a SHA…).
+pub fn resolve_tree<'r>(repo: &'r Repository, reference: &str) -> Result<Tree<'r>, Error> {
+    let bad = |e: git2::Error| Error::BadRef {
+        reference: reference.to_string(),
+        message: e.message().to_string(),
+    };
+    let object = repo.revparse_single(reference).map_err(bad)?;
+    let commit = object.peel_to_commit().map_err(bad)?;
+    Ok(commit.tree()?)
+}
+
+/// Writes every blob of `tree` under the top-level directories `tops` into `dest`, returning
+/// the repository-relative paths written with their blob ids (a cheap content fingerprint).
+/// Symbolic links are written as regular files holding their target; submodules are skipped.
+pub fn extract_tree(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    tops: &[&str],
+    dest: &Path,
+) -> Result<BTreeMap<String, String>, Error> {
+    let mut entries: Vec<(String, git2::Oid)> = Vec::new();
+    for top in tops {
+        let Some(entry) = tree.get_name(top) else {
+            continue;
+        };
+        match entry.kind() {
+            Some(ObjectType::Tree) => {
+                let sub = repo.find_tree(entry.id())?;
+                sub.walk(TreeWalkMode::PreOrder, |root, e| {
+                    if e.kind() == Some(ObjectType::Blob) {
+                        let name = e.name().unwrap_or_default();
+                        entries.push((format!("{top}/{root}{name}"), e.id()));
+                    }
+                    TreeWalkResult::Ok
+                })?;
+            }
+            Some(ObjectType::Blob) => entries.push(((*top).to_string(), entry.id())),
+            _ => {}
+        }
+    }
+    let mut written = BTreeMap::new();
+    for (rel, id) in entries {
+        let blob = repo.find_blob(id)?;
+        let path = dest.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, blob.content()).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        written.insert(rel, id.to_string());
+    }
+    Ok(written)
+}
+
+/// Author and committer: `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` and
+/// `GIT_COMMITTER_NAME`/`GIT_COMMITTER_EMAIL` when set (as git does; libgit2's
+/// `Repository::signature` reads only the config), else `user.name`/`user.email`.
+pub fn signatures(repo: &Repository) -> Result<(Signature<'static>, Signature<'static>), Error> {
+    let config = repo.config()?;
+    let from_config = |key: &str| config.get_string(key).ok().filter(|v| !v.is_empty());
+    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+    let pick = |name_var: &str, email_var: &str| -> Result<Signature<'static>, Error> {
+        let name = env(name_var).or_else(|| from_config("user.name"));
+        let email = env(email_var).or_else(|| from_config("user.email"));
+        match (name, email) {
+            (Some(n), Some(e)) => Ok(Signature::now(&n, &e)?),
+            _ => Err(Error::NoIdentity),
+        }
+    };
+    let author = pick("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL")?;
+    let committer = pick("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+        .or_else(|_| Ok::<_, Error>(author.to_owned()))?;
+    Ok((author, committer))
+}
+
+/// The branch HEAD is on, e.g. `main`.
+pub fn current_branch(repo: &Repository) -> Result<String, Error> {
+    let head = repo.head().map_err(|_| Error::Detached)?;
+    if !head.is_branch() {
+        return Err(Error::Detached);
+    }
+    head.shorthand()
+        .map(str::to_string)
+        .map_err(|_| Error::Detached)
+}
+
+/// Environment variable holding the token for https pushes (GitHub Actions' `GITHUB_TOKEN`).
+pub const TOKEN_ENV: &str = "GITHUB_TOKEN";
+
+/// Pushes `refs/heads/<branch>` to the same name on `remote_name`.
+///
+/// Credentials: https uses `GITHUB_TOKEN` as the password of `x-access-token`; ssh asks the
+/// agent; `file://` and `git://` need none. A reference the remote refuses (non-fast-forward,
+/// a hook or protection declining) is reported by libgit2 only through the
+/// `push_update_reference` callback; it becomes [`Error::Rejected`] naming the ref and reason.
+pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Error> {
+    let mut remote = repo
+        .find_remote(remote_name)
+        .map_err(|_| Error::NoRemote(remote_name.to_string()))?;
+    let rejected: RefCell<Vec<(String, String)>> = RefCell::new(Vec::new());
+    let messages: RefCell<Vec<String>> = RefCell::new(Vec::new());
+    let attempts = Cell::new(0u32);
+
+    let mut callbacks = RemoteCallbacks::new();
+    callbacks.credentials(|url, username, allowed| {
+        attempts.set(attempts.get() + 1);
+        if attempts.get() > 3 {
+            return Err(git2::Error::from_str(
+                "authentication failed (credentials were refused)",
+            ));
+        }
+        credentials(url, username, allowed)
+    });
+    callbacks.push_update_reference(|reference, status| {
+        if let Some(reason) = status {
+            rejected
+                .borrow_mut()
+                .push((reference.to_string(), reason.to_string()));
+        }
+        Ok(())
+    });
+    callbacks.sideband_progress(|data| {
+        let text = String::from_utf8_lossy(data);
+        for line in text.split(['\n', '\r']) {
+            let line = line.trim();
+            if !line.is_empty() {
+                messages.borrow_mut().push(line.to_string());
+            }
+        }
+        true
+    });
+    let mut options = PushOptions::new();
+    options.remote_callbacks(callbacks);
+    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    let result = remote.push(&[refspec.as_str()], Some(&mut options));
+    drop(options);
+    let messages = messages.into_inner();
+    if let Err(e) = result {
+        return Err(Error::Push {
+            remote: remote_name.to_string(),
+            message: push_error_message(&e),
+            messages,
+        });
+    }
+    if let Some((reference, reason)) = rejected.into_inner().into_iter().next() {
+        return Err(Error::Rejected {
+            remote: remote_name.to_string(),
+            reference,
+            reason,
+            messages,
+        });
+    }
+    Ok(())
+}
+
+fn push_error_message(e: &git2::Error) -> String {
+    let msg = e.message().to_string();
+    if e.code() == git2::ErrorCode::NotFastForward
+        || msg.contains("non-fastforwardable")
+        || msg.contains("not present locally")
+    {
+        format!(
+            "{msg} (non-fast-forward: the remote branch has commits this one does not)\n  help: fetch, rebase onto the remote branch, re-render and commit again"
+        )
+    } else {
+        msg
+    }
+}
+
+fn credentials(
+    url: &str,
+    username: Option<&str>,
+    allowed: CredentialType,
+) -> Result<Cred, git2::Error> {
+    if url.starts_with("https://") || url.starts_with("http://") {
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
+            && let Ok(token) = std::env::var(TOKEN_ENV)
+            && !token.is_empty()
+        {
+            return Cred::userpass_plaintext("x-access-token", &token);
+        }
+        return Err(git2::Error::from_str(&format!(
+            "{url} needs credentials: set {TOKEN_ENV} to a token allowed to push"
+        )));
+    }
+    if allowed.contains(CredentialType::SSH_KEY) {
+        return Cred::ssh_key_from_agent(username.unwrap_or("git"));
+    }
+    if allowed.contains(CredentialType::USERNAME) {
+        return Cred::username(username.unwrap_or("git"));
+    }
+    Err(git2::Error::from_str(&format!(
+        "{url}: no supported credential type (https token via {TOKEN_ENV}, or ssh agent)"
+    )))
+}
