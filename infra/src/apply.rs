@@ -1,5 +1,6 @@
-//! Ordered, idempotent apply: global pieces first, then every region in parallel; inside a
-//! region, steps in dependency order. A failed step stops what depends on it, not the rest.
+//! Ordered, idempotent apply. Every step starts as soon as the steps it depends on have
+//! succeeded, so regions (and independent steps inside a region, e.g. a replication, a public
+//! IP and a cluster) run in parallel. A failed step stops what depends on it, not the rest.
 
 use crate::arm::lro::PutOptions;
 use crate::arm::{ArmClient, InfraError, ResourceKind};
@@ -11,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Where progress lines go (stderr in the binary, a buffer in tests).
-pub type Progress = Arc<dyn Fn(&str) + Send + Sync>;
+pub type Progress = crate::arm::lro::ProgressFn;
 
 pub fn stderr_progress() -> Progress {
     Arc::new(|line: &str| eprintln!("{line}"))
@@ -84,54 +85,62 @@ pub async fn apply(
     let planned: std::collections::HashSet<String> =
         plan.items.iter().map(|i| i.key.clone()).collect();
     let shared = Arc::new(Mutex::new(Shared::default()));
-    let mut report = ApplyReport::default();
-    // 1. Global pieces, in order.
-    for item in plan.items.iter().filter(|i| i.region.is_none()) {
-        let r = run_item(client, item, &shared, &planned, &progress).await;
-        report.steps.push(r);
-    }
-    // 2. Regions in parallel; each region's steps in order.
-    let mut regions: Vec<String> = Vec::new();
-    for i in &plan.items {
-        if let Some(r) = &i.region
-            && !regions.contains(r)
-        {
-            regions.push(r.clone());
-        }
-    }
-    let mut set = tokio::task::JoinSet::new();
-    for region in regions {
-        let items: Vec<PlanItem> = plan
-            .items
-            .iter()
-            .filter(|i| i.region.as_deref() == Some(region.as_str()))
-            .cloned()
-            .collect();
-        let (client, shared, planned, progress) = (
-            client.clone(),
-            shared.clone(),
-            planned.clone(),
-            progress.clone(),
-        );
-        set.spawn(async move {
-            let mut out = Vec::new();
-            for item in &items {
-                out.push(run_item(&client, item, &shared, &planned, &progress).await);
+    // Dependency-driven: start every step whose planned dependencies have finished (either
+    // way: run_item skips a step whose dependency failed), then wait for the next to end.
+    let mut pending: Vec<PlanItem> = plan.items.clone();
+    let mut finished: std::collections::HashSet<String> = Default::default();
+    let mut steps: Vec<StepReport> = Vec::new();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        let mut i = 0;
+        while i < pending.len() {
+            let ready = pending[i]
+                .depends_on
+                .iter()
+                .all(|d| !planned.contains(d) || finished.contains(d));
+            if ready {
+                let item = pending.remove(i);
+                let (client, shared, planned, progress) = (
+                    client.clone(),
+                    shared.clone(),
+                    planned.clone(),
+                    progress.clone(),
+                );
+                running.spawn(async move {
+                    run_item(&client, &item, &shared, &planned, &progress).await
+                });
+            } else {
+                i += 1;
             }
-            out
-        });
-    }
-    while let Some(j) = set.join_next().await {
-        match j {
-            Ok(steps) => report.steps.extend(steps),
-            Err(e) => {
+        }
+        match running.join_next().await {
+            Some(Ok(step)) => {
+                finished.insert(step.key.clone());
+                steps.push(step);
+            }
+            Some(Err(e)) => {
                 return Err(InfraError::Config(format!(
-                    "internal error: a region task stopped: {e}"
+                    "internal error: a step task stopped: {e}"
                 )));
             }
+            None => break,
         }
     }
-    Ok(report)
+    if let Some(stuck) = pending.first() {
+        return Err(InfraError::Config(format!(
+            "internal error: `{}` waits for a dependency that never finished (cycle?)",
+            stuck.key
+        )));
+    }
+    // Report in plan order, whatever order the steps ended in.
+    let order: HashMap<&str, usize> = plan
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.key.as_str(), i))
+        .collect();
+    steps.sort_by_key(|s| order.get(s.key.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(ApplyReport { steps })
 }
 
 async fn run_item(
@@ -248,19 +257,19 @@ async fn run_action(
                     .delete(&spec.path, spec.api_version, &format!("deleting {label}"))
                     .await?;
             }
+            let opts = PutOptions::new(spec.kind).with_progress(progress.clone());
             let body = if spec.kind == ResourceKind::RoleAssignment {
                 put_role(client, spec, label).await?
             } else if spec.merge_update && item.actual.is_some() {
-                update_merged(client, spec, label).await?
+                update_merged(client, spec, opts, label).await?
             } else {
+                // An update keeps what ARM reports for informational-only differences.
+                let body = match &item.actual {
+                    Some(actual) => spec.update_body(actual),
+                    None => spec.body.clone(),
+                };
                 client
-                    .put_and_wait(
-                        &spec.path,
-                        spec.api_version,
-                        &spec.body,
-                        &PutOptions::new(spec.kind),
-                        label,
-                    )
+                    .put_and_wait(&spec.path, spec.api_version, &body, &opts, label)
                     .await?
                     .body
                     .into()
@@ -302,19 +311,14 @@ impl From<Value> for RoleBody {
 async fn update_merged(
     client: &ArmClient,
     spec: &Spec,
+    mut opts: PutOptions,
     label: &str,
 ) -> Result<RoleBody, InfraError> {
     let context = format!("{label} (reading before update)");
     let Some((live, resp)) = client.get(&spec.path, spec.api_version, &context).await? else {
         // Gone since the plan: create it.
         return Ok(client
-            .put_and_wait(
-                &spec.path,
-                spec.api_version,
-                &spec.body,
-                &PutOptions::new(spec.kind),
-                label,
-            )
+            .put_and_wait(&spec.path, spec.api_version, &spec.body, &opts, label)
             .await?
             .body
             .into());
@@ -326,7 +330,6 @@ async fn update_merged(
             .map(str::to_string)
     });
     let body = res::merge_cluster_update(spec, &live);
-    let mut opts = PutOptions::new(spec.kind);
     opts.if_match = etag;
     Ok(client
         .put_and_wait(&spec.path, spec.api_version, &body, &opts, label)

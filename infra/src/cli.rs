@@ -8,11 +8,29 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+const AFTER_HELP: &str = "\
+Authentication (first that works):
+  AZURE_ACCESS_TOKEN         a bearer token for Azure Resource Manager, used as-is
+  workload identity          AZURE_FEDERATED_TOKEN_FILE + AZURE_TENANT_ID + AZURE_CLIENT_ID
+  client secret              AZURE_TENANT_ID + AZURE_CLIENT_ID + AZURE_CLIENT_SECRET
+  managed identity           on Azure (INFRA_DISABLE_MANAGED_IDENTITY=1 skips it)
+  Azure CLI                  `az login`
+
+Exit codes:
+  0  success (plan: nothing blocked; bootstrap: every step succeeded; status: all Succeeded)
+  1  error: bad flags, environment or catalogue (nothing was sent), an ARM error, a failed
+     step, or bootstrap not confirmed
+  2  blocked: an immutable property would change (plan and bootstrap; nothing was written)
+  3  status: a resource is missing or not Succeeded
+
+See infra/README.md for what is created and how re-runs behave.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "infra",
     version,
-    about = "Plans and bootstraps the Azure resources of the catalogue (ACR, AKS, Flux, public IPs, Traffic Manager)"
+    about = "Plans and bootstraps the Azure resources of the catalogue (ACR, AKS, Flux, public IPs, Traffic Manager)",
+    after_help = AFTER_HELP
 )]
 pub struct Cli {
     /// The region catalogue.
@@ -40,18 +58,30 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show, per resource, what bootstrap would do. Writes nothing.
+    ///
+    /// Per resource: create, update (each field: Azure -> catalogue), no change, replace, or
+    /// BLOCKED (an immutable property would change; both values shown). Exit code 2 when
+    /// something is blocked.
     Plan {
+        /// `json` for scripts (one object with `items`, each with `key` and `action`).
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Plan, confirm, then apply in dependency order (regions in parallel).
+    ///
+    /// Asks for `yes` on a terminal; `--yes` skips that. Without a terminal and without
+    /// `--yes` it refuses before reading or writing anything. Writes nothing when the plan
+    /// has a blocked item (exit code 2). Re-running resumes after a failure.
     Bootstrap {
         /// Apply without asking (required when stdin is not a terminal).
         #[arg(long)]
         yes: bool,
     },
     /// Provisioning state, Flux compliance and Traffic Manager monitor status.
+    ///
+    /// Exit code 3 when a resource is missing or not Succeeded.
     Status {
+        /// `json` for scripts.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -73,7 +103,10 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            match e {
+                InfraError::Blocked(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -99,7 +132,11 @@ fn client_from(cli: &Cli) -> Result<ArmClient, InfraError> {
 fn load(cli: &Cli) -> Result<catalogue::Catalogue, InfraError> {
     catalogue::load(&cli.catalogue)
         .map(|l| l.catalogue)
-        .map_err(|e| InfraError::Config(e.to_string()))
+        .map_err(|e| {
+            InfraError::Config(format!(
+                "the catalogue is not valid; nothing was sent to Azure\n{e}"
+            ))
+        })
 }
 
 pub async fn run(cli: Cli, progress: Progress) -> Result<ExitCode, InfraError> {
@@ -147,9 +184,15 @@ pub async fn run(cli: Cli, progress: Progress) -> Result<ExitCode, InfraError> {
             let p = plan::plan(&client, &c).await?;
             print!("{}", plan::render_text(&p));
             if !p.blocked().is_empty() {
-                return Err(InfraError::Blocked(
-                    "refusing to bootstrap: the plan has blocked items (immutable properties would change); nothing was written".into(),
-                ));
+                let what: Vec<String> = p
+                    .blocked()
+                    .iter()
+                    .map(|i| format!("{} {}", i.kind.label(), i.name))
+                    .collect();
+                return Err(InfraError::Blocked(format!(
+                    "refusing to bootstrap: immutable properties would change on {} (values above); nothing was written\n  help: revert those catalogue fields, or delete and recreate the resources deliberately, then run `infra bootstrap` again",
+                    what.join(", ")
+                )));
             }
             if !p.has_writes() {
                 println!("Nothing to do: every resource matches the catalogue.");

@@ -79,10 +79,30 @@ async fn full_bootstrap_of_the_shipped_catalogue_carries_its_values() {
         .map(|r| r.name.as_str())
         .collect();
     assert_eq!(rep_regions, expect);
-    assert!(
-        reps.iter()
-            .all(|r| body(r)["properties"]["zoneRedundancy"] == "Enabled")
-    );
+    for r in &reps {
+        let b = body(r);
+        assert_eq!(b["properties"]["zoneRedundancy"], "Enabled");
+        assert_eq!(b["properties"]["regionEndpointEnabled"], true);
+        assert_eq!(b["location"], r.path.rsplit('/').next().unwrap());
+    }
+    // Resource groups: one per region (its location) and the global one in the home region.
+    let rgs: BTreeMap<String, String> = reqs
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path.split('/').count() == 5)
+        .map(|r| {
+            (
+                r.path.rsplit('/').next().unwrap().to_string(),
+                body(r)["location"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut want: BTreeMap<String, String> = c
+        .regions
+        .iter()
+        .map(|r| (r.cluster.resource_group.clone(), r.name.clone()))
+        .collect();
+    want.insert(c.registry.resource_group.clone(), c.registry.home.clone());
+    assert_eq!(rgs, want);
 
     for region in &c.regions {
         let zones: Vec<String> = region.zones.iter().map(|z| z.to_string()).collect();
@@ -118,7 +138,12 @@ async fn full_bootstrap_of_the_shipped_catalogue_carries_its_values() {
             region.cluster.kubernetes_version
         );
         assert_eq!(b["identity"]["type"], "SystemAssigned");
-        assert_eq!(b["sku"]["tier"], "Standard");
+        assert_eq!(b["sku"], json!({"name": "Base", "tier": "Standard"}));
+        assert_eq!(
+            b["properties"]["networkProfile"],
+            json!({"networkPlugin": "azure", "networkPluginMode": "overlay",
+                   "loadBalancerSku": "standard", "outboundType": "loadBalancer"})
+        );
         assert_eq!(b["properties"]["oidcIssuerProfile"]["enabled"], true);
         assert_eq!(
             b["properties"]["securityProfile"]["workloadIdentity"]["enabled"],
@@ -128,6 +153,10 @@ async fn full_bootstrap_of_the_shipped_catalogue_carries_its_values() {
         assert_eq!(pools.len(), region.cluster.node_pools.len());
         for (p, want) in pools.iter().zip(&region.cluster.node_pools) {
             assert_eq!(p["name"], want.name);
+            assert_eq!(p["mode"], format!("{:?}", want.mode));
+            assert_eq!(p["type"], "VirtualMachineScaleSets");
+            assert_eq!(p["osType"], "Linux");
+            assert!(p.get("orchestratorVersion").is_none());
             assert_eq!(p["vmSize"], want.vm_size);
             assert_eq!(p["availabilityZones"], json!(zones));
             assert_eq!(p["count"], want.count);
@@ -158,11 +187,11 @@ async fn full_bootstrap_of_the_shipped_catalogue_carries_its_values() {
         );
         assert_eq!(acr.len(), 1, "AcrPull for {}", region.name);
         let b = body(&acr[0]);
-        assert!(
-            b["properties"]["roleDefinitionId"]
-                .as_str()
-                .unwrap()
-                .ends_with(ROLE_ACR_PULL)
+        assert_eq!(
+            b["properties"]["roleDefinitionId"],
+            format!(
+                "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{ROLE_ACR_PULL}"
+            )
         );
         assert_eq!(b["properties"]["principalId"], kubelet);
         assert_eq!(b["properties"]["principalType"], "ServicePrincipal");
@@ -192,9 +221,11 @@ async fn full_bootstrap_of_the_shipped_catalogue_carries_its_values() {
                 region.cluster.name
             ),
         );
+        assert_eq!(ext.len(), 1);
         assert_eq!(
-            body(&ext[0])["properties"]["extensionType"],
-            "microsoft.flux"
+            body(&ext[0]),
+            &json!({"properties": {"extensionType": "microsoft.flux", "autoUpgradeMinorVersion": true,
+                "releaseTrain": "Stable", "scope": {"cluster": {"releaseNamespace": "flux-system"}}}})
         );
         let fc = support::puts(
             &reqs,
@@ -206,6 +237,12 @@ async fn full_bootstrap_of_the_shipped_catalogue_carries_its_values() {
         assert_eq!(fc.len(), 1);
         let b = body(&fc[0]);
         assert_eq!(b["properties"]["namespace"], c.gitops.namespace);
+        assert_eq!(b["properties"]["scope"], "cluster");
+        assert_eq!(b["properties"]["sourceKind"], "GitRepository");
+        assert_eq!(
+            b["properties"]["gitRepository"]["timeoutInSeconds"],
+            c.gitops.timeout_seconds
+        );
         assert_eq!(b["properties"]["gitRepository"]["url"], c.gitops.repo);
         assert_eq!(
             b["properties"]["gitRepository"]["repositoryRef"]["branch"],
@@ -655,4 +692,56 @@ async fn polls_never_faster_than_retry_after() {
             polls.len()
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regions_run_in_parallel_their_cluster_operations_overlap() {
+    let emu = Emulator::start().await;
+    emu.with(|s| {
+        s.polls
+            .insert(Kind::Cluster, vec!["InProgress".to_string(); 5]);
+    });
+    let c = support::catalogue();
+    let client = support::client(&emu);
+    let (_, report, _) = support::bootstrap(&client, &c).await;
+    assert!(report.ok());
+    let reqs = emu.requests();
+    // Per region: from the cluster PUT to the poll that said Succeeded.
+    let span = |region: &catalogue::Region| {
+        let id = infra::resources::cluster_id(SUB, region);
+        let put = reqs
+            .iter()
+            .find(|r| r.method == "PUT" && r.path.eq_ignore_ascii_case(&id))
+            .unwrap();
+        let op = put.async_op.clone().unwrap();
+        let last = reqs
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.to_ascii_lowercase() == op)
+            .map(|r| r.at)
+            .max()
+            .unwrap();
+        (put.at, last)
+    };
+    let (a, b) = (span(&c.regions[0]), span(&c.regions[1]));
+    assert!(
+        a.0 < b.1 && b.0 < a.1,
+        "the two clusters' operations must overlap: {a:?} vs {b:?}"
+    );
+    // A cluster does not wait for its region's replication or public IP (independent steps).
+    let cu = &c.regions[1];
+    let rep_done = reqs
+        .iter()
+        .filter(|r| {
+            r.method == "GET"
+                && r.path
+                    .to_ascii_lowercase()
+                    .contains("/replications/centralus/operationstatuses/")
+        })
+        .map(|r| r.at)
+        .max()
+        .unwrap();
+    assert!(
+        span(cu).0 < rep_done,
+        "centralus cluster started before its replication ended"
+    );
 }

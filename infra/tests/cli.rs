@@ -6,10 +6,14 @@ use std::process::{Command, Output, Stdio};
 use support::emulator::{Emulator, Fault, FaultKind, SUB, TOKEN};
 
 fn infra(args: &[&str], env: &[(&str, &str)]) -> Output {
+    infra_with(args, env, &support::catalogue_path())
+}
+
+fn infra_with(args: &[&str], env: &[(&str, &str)], catalogue: &std::path::Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_infra"));
     cmd.args(args)
         .arg("--catalogue")
-        .arg(support::catalogue_path())
+        .arg(catalogue)
         .env_clear()
         .env("PATH", "/nonexistent")
         .env("INFRA_DISABLE_MANAGED_IDENTITY", "1")
@@ -22,13 +26,29 @@ fn infra(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 async fn run(args: Vec<String>, env: Vec<(&'static str, String)>) -> Output {
+    run_with(args, env, support::catalogue_path()).await
+}
+
+async fn run_with(
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+    catalogue: std::path::PathBuf,
+) -> Output {
     tokio::task::spawn_blocking(move || {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
         let e: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        infra(&a, &e)
+        infra_with(&a, &e, &catalogue)
     })
     .await
     .unwrap()
+}
+
+fn edited_catalogue(dir: &tempfile::TempDir, from: &str, to: &str) -> std::path::PathBuf {
+    let text = support::catalogue_text();
+    assert!(text.contains(from), "{from}");
+    let path = dir.path().join("catalogue.yaml");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    path
 }
 
 fn stderr(o: &Output) -> String {
@@ -200,4 +220,93 @@ async fn a_failed_operation_exits_non_zero_with_code_and_correlation_id() {
         String::from_utf8_lossy(&o.stdout).contains("resumes"),
         "tells how to resume"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_catalogue_is_refused_with_its_location_and_no_request() {
+    let emu = Emulator::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Two regions with the same Traffic Manager priority (a catalogue rule), and, separately,
+    // a schema error (a field that does not exist).
+    for (from, to, what) in [
+        ("    priority: 2\n", "    priority: 1\n", "priority"),
+        ("  ttl: 30\n", "  ttl: 30\n  ttlSeconds: 30\n", "ttlSeconds"),
+    ] {
+        let path = edited_catalogue(&dir, from, to);
+        for args in [vec!["plan"], vec!["bootstrap", "--yes"], vec!["status"]] {
+            let o = run_with(
+                args.iter().map(|s| s.to_string()).collect(),
+                ok_env(&emu),
+                path.clone(),
+            )
+            .await;
+            assert_eq!(o.status.code(), Some(1), "{args:?}");
+            let e = stderr(&o);
+            let located = format!("{}:", path.display());
+            assert!(
+                e.contains("the catalogue is not valid; nothing was sent to Azure")
+                    && e.contains(&located)
+                    && e.contains("error[")
+                    && e.contains(what)
+                    && e.contains("help:"),
+                "{args:?}: {e}"
+            );
+            // file:line:column
+            let after = &e[e.find(&located).unwrap() + located.len()..];
+            assert!(
+                after.split(':').next().unwrap().parse::<u32>().is_ok(),
+                "no line number: {e}"
+            );
+        }
+    }
+    assert!(emu.requests().is_empty(), "no request at all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_plan_exits_2_and_bootstrap_writes_nothing() {
+    let emu = Emulator::start().await;
+    let client = support::client(&emu);
+    let (_, report, _) = support::bootstrap(&client, &support::catalogue()).await;
+    assert!(report.ok());
+    emu.clear_requests();
+    let dir = tempfile::tempdir().unwrap();
+    let path = edited_catalogue(&dir, "  dnsName: contoso-ha\n", "  dnsName: contoso-ha2\n");
+    let o = run_with(vec!["plan".into()], ok_env(&emu), path.clone()).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("BLOCKED")
+            && out.contains(r#"Azure has "contoso-ha", catalogue wants "contoso-ha2""#),
+        "{out}"
+    );
+    let o = run_with(vec!["bootstrap".into(), "--yes".into()], ok_env(&emu), path).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Traffic Manager profile contoso-ha")
+            && stderr(&o).contains("nothing was written"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(emu.writes().is_empty());
+    assert!(!emu.requests().is_empty(), "it did read (the plan)");
+}
+
+#[test]
+fn help_explains_auth_and_exit_codes() {
+    let o = infra(&["--help"], &[]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    for needle in [
+        "AZURE_ACCESS_TOKEN",
+        "az login",
+        "Exit codes:",
+        "2  blocked",
+        "3  status",
+        "AZURE_SUBSCRIPTION_ID",
+        "AZURE_RESOURCE_MANAGER_ENDPOINT",
+    ] {
+        assert!(out.contains(needle), "{needle}: {out}");
+    }
+    let o = infra(&["plan", "--help"], &[]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("json"));
 }

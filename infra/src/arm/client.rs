@@ -144,15 +144,9 @@ impl Response {
             .map(str::to_string)
     }
 
-    /// `Retry-After` in seconds (ARM sends integer seconds).
+    /// `Retry-After`: integer seconds (what ARM sends), or an HTTP-date (RFC 7231).
     pub fn retry_after(&self) -> Option<Duration> {
-        let v = self.header("retry-after")?.trim();
-        v.parse::<u64>().ok().map(Duration::from_secs).or_else(|| {
-            v.parse::<f64>()
-                .ok()
-                .filter(|f| *f >= 0.0)
-                .map(Duration::from_secs_f64)
-        })
+        parse_retry_after(self.header("retry-after")?)
     }
 
     pub fn is_success(&self) -> bool {
@@ -359,12 +353,7 @@ impl ArmClient {
                 | StatusCode::SERVICE_UNAVAILABLE
                 | StatusCode::GATEWAY_TIMEOUT => attempt < self.options.max_retries,
                 StatusCode::CONFLICT => {
-                    let e = resp.arm_error();
-                    let in_progress = e.is("AnotherOperationInProgress")
-                        || e.is("OperationNotAllowed")
-                        || e.is("RetryableErrorDueToAnotherOperation")
-                        || e.is("OperationPreempted");
-                    in_progress && attempt < self.options.max_retries
+                    is_in_progress_conflict(&resp.arm_error()) && attempt < self.options.max_retries
                 }
                 StatusCode::BAD_REQUEST if opts.retry_principal_not_found => {
                     resp.arm_error().is("PrincipalNotFound")
@@ -437,6 +426,39 @@ impl ArmClient {
     }
 }
 
+/// `Retry-After` as integer (or decimal) seconds, or as an HTTP-date (then the time left
+/// until it, zero if past). `None` when unparseable: the caller falls back to its backoff.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(n) = v.parse::<u64>() {
+        return Some(Duration::from_secs(n));
+    }
+    if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0) {
+        return Some(Duration::from_secs_f64(f));
+    }
+    let at = azure_core::time::parse_rfc7231(v).ok()?;
+    let left = at - azure_core::time::OffsetDateTime::now_utc();
+    Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
+}
+
+/// A 409 that means "another operation is running on this resource; try again later".
+/// `OperationNotAllowed` is also used for permanent refusals, so it only counts when its
+/// message speaks of an operation in progress.
+pub fn is_in_progress_conflict(e: &ArmError) -> bool {
+    if e.is("AnotherOperationInProgress")
+        || e.is("RetryableErrorDueToAnotherOperation")
+        || e.is("OperationPreempted")
+        || e.is("ResourceBusy")
+    {
+        return true;
+    }
+    let m = e.message.to_ascii_lowercase();
+    e.is("OperationNotAllowed")
+        && (m.contains("in progress")
+            || m.contains("in-progress")
+            || m.contains("another operation"))
+}
+
 fn origin(url: &Url) -> String {
     format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
 }
@@ -465,4 +487,61 @@ fn jitter() -> f64 {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     f64::from(n % 1000) / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_http_date() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 0.5 "), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO),
+            "a date in the past means: now"
+        );
+        let future = azure_core::time::OffsetDateTime::now_utc() + Duration::from_secs(120);
+        let fmt = azure_core::time::to_rfc7231(&future);
+        let d = parse_retry_after(&fmt).expect("HTTP-date parses");
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-3"), None);
+    }
+
+    #[test]
+    fn which_conflicts_are_retried() {
+        let e = |code: &str, msg: &str| {
+            ArmError::from_body(
+                409,
+                &serde_json::json!({"error": {"code": code, "message": msg}}).to_string(),
+                None,
+                None,
+            )
+        };
+        assert!(is_in_progress_conflict(&e(
+            "AnotherOperationInProgress",
+            "x"
+        )));
+        assert!(is_in_progress_conflict(&e(
+            "OperationNotAllowed",
+            "Operation is not allowed because there's an in progress create managed cluster operation"
+        )));
+        assert!(!is_in_progress_conflict(&e(
+            "OperationNotAllowed",
+            "Operation is not allowed: the cluster is stopped"
+        )));
+        assert!(!is_in_progress_conflict(&e(
+            "RoleAssignmentExists",
+            "exists"
+        )));
+        assert!(!is_in_progress_conflict(&e(
+            "MissingSubscriptionRegistration",
+            "register"
+        )));
+    }
 }

@@ -7,6 +7,8 @@ use super::client::{ArmClient, Response, SendOptions};
 use super::error::{ArmError, InfraError};
 use reqwest::{Method, Url};
 use serde_json::Value;
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The kinds of resource `infra` manages.
@@ -54,12 +56,28 @@ impl ResourceKind {
     }
 }
 
+/// Where progress lines go (stderr in the binary, a buffer in tests).
+pub type ProgressFn = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// What a PUT needs besides its body.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PutOptions {
     pub kind: ResourceKind,
     pub if_match: Option<String>,
     pub retry_principal_not_found: bool,
+    /// Told about a long-running operation's status while it is polled.
+    pub progress: Option<ProgressFn>,
+}
+
+impl fmt::Debug for PutOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PutOptions")
+            .field("kind", &self.kind)
+            .field("if_match", &self.if_match)
+            .field("retry_principal_not_found", &self.retry_principal_not_found)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl PutOptions {
@@ -68,7 +86,51 @@ impl PutOptions {
             kind,
             if_match: None,
             retry_principal_not_found: false,
+            progress: None,
         }
+    }
+
+    pub fn with_progress(mut self, p: ProgressFn) -> Self {
+        self.progress = Some(p);
+        self
+    }
+}
+
+/// Consecutive failed reads of an operation's status (4xx/5xx after the client's own
+/// retries) tolerated before giving up: a failed read is not a failed operation.
+pub const MAX_STATUS_READ_FAILURES: u32 = 5;
+
+/// Progress during a poll: on the first status, on every change, then every 4th poll.
+struct Heartbeat<'a> {
+    progress: Option<&'a ProgressFn>,
+    context: &'a str,
+    started: Instant,
+    last: String,
+}
+
+impl<'a> Heartbeat<'a> {
+    fn new(opts: &'a PutOptions, context: &'a str) -> Self {
+        Self {
+            progress: opts.progress.as_ref(),
+            context,
+            started: Instant::now(),
+            last: String::new(),
+        }
+    }
+
+    fn status(&mut self, status: &str, polls: u32) {
+        let changed = !status.eq_ignore_ascii_case(&self.last);
+        if let Some(p) = self.progress
+            && (changed || polls.is_multiple_of(4))
+            && !is_terminal(status)
+        {
+            p(&format!(
+                "{}: {status} ({:.0}s)",
+                self.context,
+                self.started.elapsed().as_secs_f64()
+            ));
+        }
+        self.last = status.to_string();
     }
 }
 
@@ -94,7 +156,9 @@ pub struct PutResult {
 }
 
 impl ArmClient {
-    /// PUT (create or update) and follow the operation to its end.
+    /// PUT (create or update) and follow the operation to its end: `Azure-AsyncOperation`
+    /// first, then `Location` (202), else the resource's `provisioningState`. After success
+    /// the resource is read back and must say `Succeeded` (or nothing).
     pub async fn put_and_wait(
         &self,
         path: &str,
@@ -121,11 +185,11 @@ impl ArmClient {
         }
         let async_op = resp.header("azure-asyncoperation").map(str::to_string);
         let location = resp.header("location").map(str::to_string);
-        let mut polls = 0;
+        let polls;
         if let Some(op) = async_op {
             let op = self.parse_op_url(&op, &resp, context)?;
             polls = self
-                .poll_async(&op, resp.retry_after(), deadline, opts.kind, context)
+                .poll_async(&op, resp.retry_after(), deadline, opts, context)
                 .await?;
         } else if resp.status == 202 {
             let Some(loc) = location else {
@@ -136,7 +200,7 @@ impl ArmClient {
             };
             let loc = self.parse_op_url(&loc, &resp, context)?;
             polls = self
-                .poll_location(&loc, resp.retry_after(), deadline, opts.kind, context)
+                .poll_location(&loc, resp.retry_after(), deadline, opts, context)
                 .await?;
         } else {
             // 200/201 without an operation header: the body's provisioningState decides.
@@ -150,14 +214,14 @@ impl ArmClient {
                     return Ok(PutResult {
                         body: v,
                         status: resp.status,
-                        polls,
+                        polls: 0,
                     });
                 }
                 Some(s) if s.eq_ignore_ascii_case("Succeeded") => {
                     return Ok(PutResult {
                         body: v,
                         status: resp.status,
-                        polls,
+                        polls: 0,
                     });
                 }
                 Some(s) if is_terminal(s) => {
@@ -173,9 +237,15 @@ impl ArmClient {
                     });
                 }
                 Some(_) => {
-                    polls = self
-                        .poll_resource(&url, resp.retry_after(), deadline, opts.kind, context)
+                    // The resource itself is the operation: the last GET is the final state.
+                    let (polls, body) = self
+                        .poll_resource(&url, resp.retry_after(), deadline, opts, context)
                         .await?;
+                    return Ok(PutResult {
+                        body,
+                        status: resp.status,
+                        polls,
+                    });
                 }
             }
         }
@@ -190,19 +260,34 @@ impl ArmClient {
             });
         }
         let v = final_resp.json(context)?;
-        if let Some(s) = provisioning_state(&v)
-            && (s.eq_ignore_ascii_case("Failed") || s.eq_ignore_ascii_case("Canceled"))
-        {
-            return Err(InfraError::OperationFailed {
-                context: context.into(),
-                status: s.to_string(),
-                error: Box::new(ArmError::from_operation(
-                    200,
-                    None,
-                    s,
-                    final_resp.correlation_id(),
-                )),
-            });
+        match provisioning_state(&v) {
+            None => {}
+            Some(s) if s.eq_ignore_ascii_case("Succeeded") => {}
+            Some(s) if is_terminal(s) => {
+                return Err(InfraError::OperationFailed {
+                    context: format!(
+                        "{context} (the operation said Succeeded, the resource says {s})"
+                    ),
+                    status: s.to_string(),
+                    error: Box::new(ArmError::from_operation(
+                        200,
+                        v.pointer("/properties/error"),
+                        s,
+                        final_resp.correlation_id(),
+                    )),
+                });
+            }
+            Some(_) => {
+                // Still settling (e.g. `Updating`): wait for the resource's own terminal state.
+                let (more, body) = self
+                    .poll_resource(&url, final_resp.retry_after(), deadline, opts, context)
+                    .await?;
+                return Ok(PutResult {
+                    body,
+                    status: resp.status,
+                    polls: polls + more,
+                });
+            }
         }
         Ok(PutResult {
             body: v,
@@ -232,34 +317,70 @@ impl ArmClient {
         self.options.scaled(d)
     }
 
+    /// Waits before the next poll, or fails if that would pass the deadline.
+    async fn wait_for_poll(
+        &self,
+        retry_after: Option<Duration>,
+        deadline: Instant,
+        kind: ResourceKind,
+        context: &str,
+        last: &str,
+    ) -> Result<(), InfraError> {
+        let wait = self.poll_wait(retry_after);
+        if Instant::now() + wait > deadline {
+            return Err(self.deadline_error(kind, context, last));
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// A failed read of the status: tolerated up to [`MAX_STATUS_READ_FAILURES`] in a row.
+    fn status_read_failed(
+        &self,
+        failures: &mut u32,
+        r: &Response,
+        context: &str,
+    ) -> Result<(), InfraError> {
+        *failures += 1;
+        if *failures > MAX_STATUS_READ_FAILURES {
+            return Err(InfraError::Arm {
+                context: format!(
+                    "{context} (reading the operation status failed {} times in a row; the operation itself may still be running: check `infra status`)",
+                    *failures
+                ),
+                error: Box::new(r.arm_error()),
+            });
+        }
+        Ok(())
+    }
+
     async fn poll_async(
         &self,
         op: &Url,
         first_retry_after: Option<Duration>,
         deadline: Instant,
-        kind: ResourceKind,
+        opts: &PutOptions,
         context: &str,
     ) -> Result<u32, InfraError> {
         let mut retry_after = first_retry_after;
         let mut polls = 0;
+        let mut failures = 0;
         let mut last = String::from("(not polled yet)");
+        let mut beat = Heartbeat::new(opts, context);
         loop {
-            let wait = self.poll_wait(retry_after);
-            if Instant::now() + wait > deadline {
-                return Err(self.deadline_error(kind, context, &last));
-            }
-            tokio::time::sleep(wait).await;
+            self.wait_for_poll(retry_after, deadline, opts.kind, context, &last)
+                .await?;
             polls += 1;
             let r = self
                 .send(Method::GET, op, None, &SendOptions::default(), context)
                 .await?;
+            retry_after = r.retry_after();
             if !r.is_success() {
-                // Reading the status failed, not the operation; 404 means the URL is wrong.
-                return Err(InfraError::Arm {
-                    context: format!("{context} (reading the operation status)"),
-                    error: Box::new(r.arm_error()),
-                });
+                // Reading the status failed, not the operation: read again.
+                self.status_read_failed(&mut failures, &r, context)?;
+                continue;
             }
+            failures = 0;
             let v = r.json(&format!("{context} (operation status)"))?;
             let Some(status) = v.get("status").and_then(Value::as_str) else {
                 return Err(r.malformed(
@@ -268,6 +389,7 @@ impl ArmClient {
                 ));
             };
             last = status.to_string();
+            beat.status(status, polls);
             if status.eq_ignore_ascii_case("Succeeded") {
                 return Ok(polls);
             }
@@ -283,32 +405,34 @@ impl ArmClient {
                     )),
                 });
             }
-            retry_after = r.retry_after();
         }
     }
 
+    /// `Location` polling: 202 while running; 200/201/204 is the end; 4xx/5xx is the
+    /// operation's error (ARM RPC).
     async fn poll_location(
         &self,
         loc: &Url,
         first_retry_after: Option<Duration>,
         deadline: Instant,
-        kind: ResourceKind,
+        opts: &PutOptions,
         context: &str,
     ) -> Result<u32, InfraError> {
         let mut retry_after = first_retry_after;
         let mut polls = 0;
+        let mut beat = Heartbeat::new(opts, context);
         loop {
-            let wait = self.poll_wait(retry_after);
-            if Instant::now() + wait > deadline {
-                return Err(self.deadline_error(kind, context, "202 Accepted"));
-            }
-            tokio::time::sleep(wait).await;
+            self.wait_for_poll(retry_after, deadline, opts.kind, context, "202 Accepted")
+                .await?;
             polls += 1;
             let r = self
                 .send(Method::GET, loc, None, &SendOptions::default(), context)
                 .await?;
             match r.status {
-                202 => retry_after = r.retry_after(),
+                202 => {
+                    beat.status("Accepted", polls);
+                    retry_after = r.retry_after();
+                }
                 200 | 201 | 204 => return Ok(polls),
                 _ => {
                     return Err(InfraError::OperationFailed {
@@ -321,40 +445,41 @@ impl ArmClient {
         }
     }
 
+    /// GET the resource until its `provisioningState` is terminal; returns the final body.
     async fn poll_resource(
         &self,
         url: &Url,
         first_retry_after: Option<Duration>,
         deadline: Instant,
-        kind: ResourceKind,
+        opts: &PutOptions,
         context: &str,
-    ) -> Result<u32, InfraError> {
+    ) -> Result<(u32, Value), InfraError> {
         let mut retry_after = first_retry_after;
         let mut polls = 0;
+        let mut failures = 0;
         let mut last = String::from("(not polled yet)");
+        let mut beat = Heartbeat::new(opts, context);
         loop {
-            let wait = self.poll_wait(retry_after);
-            if Instant::now() + wait > deadline {
-                return Err(self.deadline_error(kind, context, &last));
-            }
-            tokio::time::sleep(wait).await;
+            self.wait_for_poll(retry_after, deadline, opts.kind, context, &last)
+                .await?;
             polls += 1;
             let r = self
                 .send(Method::GET, url, None, &SendOptions::default(), context)
                 .await?;
+            retry_after = r.retry_after();
             if r.status != 200 {
-                return Err(InfraError::Arm {
-                    context: context.into(),
-                    error: Box::new(r.arm_error()),
-                });
+                self.status_read_failed(&mut failures, &r, context)?;
+                continue;
             }
+            failures = 0;
             let v = r.json(context)?;
             let Some(s) = provisioning_state(&v) else {
-                return Ok(polls);
+                return Ok((polls, v));
             };
             last = s.to_string();
+            beat.status(s, polls);
             if s.eq_ignore_ascii_case("Succeeded") {
-                return Ok(polls);
+                return Ok((polls, v));
             }
             if is_terminal(s) {
                 return Err(InfraError::OperationFailed {
@@ -368,7 +493,6 @@ impl ArmClient {
                     )),
                 });
             }
-            retry_after = r.retry_after();
         }
     }
 

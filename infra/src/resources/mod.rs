@@ -161,6 +161,24 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// The body of a plain (non-merging) update: the desired body, except that fields whose
+    /// difference is informational only keep the value ARM reports (e.g. a registry reading
+    /// `zoneRedundancy: Disabled` is not asked to change it, which ARM would refuse).
+    pub fn update_body(&self, actual: &Value) -> Value {
+        let mut body = self.body.clone();
+        for f in &self.fields {
+            if f.mutability == Mutability::Informational
+                && let Some(a) = get(actual, &f.path).filter(|v| !v.is_null())
+                && !same(f.cmp, &f.desired, Some(a))
+            {
+                set(&mut body, &f.path, a.clone());
+            }
+        }
+        body
+    }
+}
+
 fn same(cmp: Cmp, desired: &Value, actual: Option<&Value>) -> bool {
     let Some(actual) = actual else {
         return desired.is_null();

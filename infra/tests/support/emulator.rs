@@ -179,12 +179,26 @@ struct Res {
     busy: bool,
 }
 
+/// How an RP reports a long-running PUT (ARM RPC async-api-reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LroStyle {
+    /// 201/200 + `Azure-AsyncOperation`; the status resource says InProgress… then Succeeded.
+    #[default]
+    AsyncOperation,
+    /// 202 + `Location`; the Location URL answers 202 while running, then 200 with the
+    /// resource (or the operation's error as a 4xx).
+    Location,
+    /// 201/200 without operation headers; the resource's own `provisioningState` moves.
+    ProvisioningState,
+}
+
 #[derive(Debug, Clone)]
 struct Op {
     resource: String,
     statuses: VecDeque<String>,
     failure: Option<(String, String)>,
     creating: bool,
+    style: LroStyle,
 }
 
 #[derive(Debug, Default)]
@@ -205,6 +219,8 @@ pub struct State {
     pub flux_compliance: String,
     /// Kubernetes versions the emulator was asked to move a cluster to (upgrades started).
     pub upgrades: Vec<String>,
+    /// LRO style per kind (default: Azure-AsyncOperation).
+    pub lro_style: HashMap<Kind, LroStyle>,
     counter: u64,
 }
 
@@ -387,7 +403,7 @@ fn handle(
     s.requests[idx].status = status.as_u16();
     s.requests[idx].async_op = resp_headers
         .iter()
-        .find(|(k, _)| *k == "Azure-AsyncOperation")
+        .find(|(k, _)| *k == "Azure-AsyncOperation" || *k == "Location")
         .and_then(|(_, v)| v.parse::<Uri>().ok())
         .map(|u| u.path().to_ascii_lowercase());
     s.requests[idx].retry_after = resp_headers
@@ -519,19 +535,36 @@ fn route(
     {
         let ra = s.retry_after;
         let mut hdrs = vec![];
+        let style = op.style;
         if let Some(next) = op.statuses.pop_front() {
             if let Some(r) = ra {
                 hdrs.push(("Retry-After", r.to_string()));
             }
-            return (
-                StatusCode::OK,
-                hdrs,
-                RespBody::Json(
-                    json!({"name": path.rsplit('/').next(), "status": next, "startTime": "2026-01-01T00:00:00Z"}),
+            return match style {
+                LroStyle::AsyncOperation => (
+                    StatusCode::OK,
+                    hdrs,
+                    RespBody::Json(
+                        json!({"name": path.rsplit('/').next(), "status": next, "startTime": "2026-01-01T00:00:00Z"}),
+                    ),
                 ),
-            );
+                LroStyle::Location => (StatusCode::ACCEPTED, hdrs, RespBody::Empty),
+                LroStyle::ProvisioningState => {
+                    let resource = op.resource.clone();
+                    let mut v = s
+                        .resources
+                        .get(&resource)
+                        .map(|r| r.body.clone())
+                        .unwrap_or_else(|| json!({}));
+                    v["properties"]["provisioningState"] = json!(next);
+                    (StatusCode::OK, hdrs, RespBody::Json(v))
+                }
+            };
         }
         let op = op.clone();
+        if style != LroStyle::AsyncOperation {
+            s.ops.remove(&key(path));
+        }
         let res = s.resources.get_mut(&op.resource);
         let (status, v) = match (&op.failure, res) {
             (Some((code, message)), Some(r)) => {
@@ -556,8 +589,20 @@ fn route(
                 json!({"status": "Failed", "error": {"code": "ResourceGone", "message": "the resource disappeared"}}),
             ),
         };
-        let _ = status;
-        return (StatusCode::OK, vec![], RespBody::Json(v));
+        let body = s.resources.get(&op.resource).map(|r| r.body.clone());
+        return match (style, status) {
+            (LroStyle::AsyncOperation, _) => (StatusCode::OK, vec![], RespBody::Json(v)),
+            (LroStyle::Location, "Failed") => (
+                StatusCode::BAD_REQUEST,
+                vec![],
+                RespBody::Json(json!({"error": v["error"].clone()})),
+            ),
+            (_, _) => (
+                StatusCode::OK,
+                vec![],
+                RespBody::Json(body.unwrap_or_else(|| json!({}))),
+            ),
+        };
     }
     let Some(kind) = Kind::of(path) else {
         return json_resp(err(
@@ -774,7 +819,15 @@ fn put(
     if kind.lro() {
         body["properties"]["provisioningState"] =
             json!(if creating { "Creating" } else { "Updating" });
-        let op_path = op_path(kind, path, &body, s.counter);
+        let style = s.lro_style.get(&kind).copied().unwrap_or_default();
+        let op_path = match style {
+            LroStyle::AsyncOperation => op_path(kind, path, &body, s.counter),
+            LroStyle::Location => format!(
+                "{path}/operationResults/{:08}?api-version=2025-01-01",
+                s.counter
+            ),
+            LroStyle::ProvisioningState => path.to_string(),
+        };
         let statuses: VecDeque<String> = s
             .polls
             .get(&kind)
@@ -792,6 +845,7 @@ fn put(
                 statuses,
                 failure: fail_op,
                 creating,
+                style,
             },
         );
         s.resources.insert(
@@ -820,11 +874,20 @@ fn put(
                 },
             );
         }
-        hdrs.push(("Azure-AsyncOperation", format!("http://{addr}{op_path}")));
         if let Some(r) = s.retry_after {
             hdrs.push(("Retry-After", r.to_string()));
         }
-        return (status, hdrs, RespBody::Json(body));
+        return match style {
+            LroStyle::AsyncOperation => {
+                hdrs.push(("Azure-AsyncOperation", format!("http://{addr}{op_path}")));
+                (status, hdrs, RespBody::Json(body))
+            }
+            LroStyle::Location => {
+                hdrs.push(("Location", format!("http://{addr}{op_path}")));
+                (StatusCode::ACCEPTED, hdrs, RespBody::Empty)
+            }
+            LroStyle::ProvisioningState => (status, hdrs, RespBody::Json(body)),
+        };
     }
     if kind == Kind::ResourceGroup {
         body["properties"] = json!({"provisioningState": "Succeeded"});
