@@ -225,7 +225,7 @@ pub fn run(ctx: &Context, args: &CommitArgs) -> Result<ExitCode, Error> {
         None => Snapshot::empty("(no commit)")?,
     };
     let new = Snapshot::from_tree(&repo, &new_tree, "commit")?;
-    let report = diff::compare(&old, &new);
+    let report = diff::compare_with(&old, &new, false);
     let broken: Vec<String> = report
         .regions
         .iter()

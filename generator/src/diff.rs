@@ -176,6 +176,13 @@ impl Report {
 /// A region whose inputs (its own directories plus base/ and the shared files) are byte-equal on
 /// both sides is built once and reported unchanged.
 pub fn compare(old: &Snapshot, new: &Snapshot) -> Report {
+    compare_with(old, new, true)
+}
+
+/// [`compare`]; with `build_unchanged: false`, regions whose inputs are equal on both sides are
+/// not built at all (reported unchanged, without workload values): what `gen commit` needs for
+/// its message.
+pub fn compare_with(old: &Snapshot, new: &Snapshot, build_unchanged: bool) -> Report {
     use rayon::prelude::*;
     let old_regions = old.regions();
     let new_regions = new.regions();
@@ -191,7 +198,9 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Report {
             && old.region_inputs(r, &old_regions) == new.region_inputs(r, &new_regions)
         {
             same.insert(r.clone());
-            jobs.push((r.clone(), Side::New));
+            if build_unchanged {
+                jobs.push((r.clone(), Side::New));
+            }
             continue;
         }
         if in_old {
@@ -277,7 +286,8 @@ fn region_diff(
             d.status = RegionStatus::Added;
             (empty, n)
         }
-        (None, None) => (empty.clone(), empty),
+        // Same inputs, not built: unchanged.
+        (None, None) => return d,
     };
     d.old_objects = old_m.len();
     d.new_objects = new_m.len();
