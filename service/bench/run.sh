@@ -107,7 +107,9 @@ declare -A RPS P99
 for name in ceiling service flask; do RPS[$name]=""; P99[$name]=""; done
 port_of() { case "$1" in ceiling) echo "$CEILING_PORT" ;; service) echo "$SERVICE_PORT" ;; flask) echo "$FLASK_PORT" ;; esac; }
 
-echo "== warm-up" >&2
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_BEFORE="$(loadavg)"
+echo "== warm-up (load average before: $LOAD_BEFORE)" >&2
 for name in ceiling service flask; do run_wrk "$name" "$(port_of "$name")" 2s >/dev/null; done
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -118,6 +120,8 @@ for round in $(seq 1 "$ROUNDS"); do
     P99[$name]+="$p99 "
   done
 done
+
+LOAD_AFTER="$(loadavg)"
 
 hwm_kib() { awk '/VmHWM/ { print $2 }' "/proc/$1/status"; }
 SERVICE_HWM=$(hwm_kib "$SERVICE_PID")
@@ -170,6 +174,7 @@ F_P99=$(echo "${P99[flask]}" | tr ' ' '\n' | grep . | median)
 
 {
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+  echo "Load average (1/5/15 min) before the rounds: $LOAD_BEFORE; after: $LOAD_AFTER (includes wrk and the servers themselves)"
   echo "Load: wrk -t$THREADS -c$CONNS -d$DURATION --latency, GET /default on loopback, $ROUNDS rounds, medians"
   echo
   echo "| server | req/s (median) | p99 ms (median) | per-round req/s |"

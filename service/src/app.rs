@@ -30,17 +30,17 @@ pub struct AppState {
     pub default_body: Bytes,
     /// Lifecycle state behind the probes.
     pub health: Arc<Health>,
-    /// Request metrics.
-    pub metrics: Arc<Metrics>,
+    /// Request metrics (one set per process, see [`Metrics::leak`]).
+    pub metrics: &'static Metrics,
 }
 
 impl AppState {
     /// State for `identity`, in [`Phase::Starting`].
     pub fn new(identity: &Identity) -> Self {
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Metrics::leak();
         Self {
             default_body: identity.to_body(),
-            health: Arc::new(Health::new(metrics.clone())),
+            health: Arc::new(Health::new(metrics)),
             metrics,
         }
     }
@@ -70,12 +70,12 @@ impl From<&Config> for RouterSettings {
 pub fn instrument(
     route: MethodRouter,
     label: Route,
-    metrics: &Arc<Metrics>,
+    metrics: &'static Metrics,
     request_timeout: Duration,
 ) -> MethodRouter {
     route.layer(
         ServiceBuilder::new()
-            .layer(ObserveLayer::new(label, metrics.clone()))
+            .layer(ObserveLayer::new(label, metrics))
             .layer(CatchPanicLayer::custom(|_| errors::internal()))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -86,7 +86,7 @@ pub fn instrument(
 
 /// Build the application router.
 pub fn router(state: &AppState, settings: &RouterSettings) -> Router {
-    let m = &state.metrics;
+    let m = state.metrics;
     let t = settings.request_timeout;
 
     let body = state.default_body.clone();
@@ -95,14 +95,11 @@ pub fn router(state: &AppState, settings: &RouterSettings) -> Router {
         async move { json_response(StatusCode::OK, body) }
     });
 
-    let metrics = state.metrics.clone();
-    let metrics_route = get_only(move || {
-        let metrics = metrics.clone();
-        async move {
-            let mut resp = Response::new(Body::from(metrics.render()));
-            resp.headers_mut().insert(header::CONTENT_TYPE, PROMETHEUS);
-            resp
-        }
+    let metrics = state.metrics;
+    let metrics_route = get_only(move || async move {
+        let mut resp = Response::new(Body::from(metrics.render()));
+        resp.headers_mut().insert(header::CONTENT_TYPE, PROMETHEUS);
+        resp
     });
 
     let health = state.health.clone();

@@ -350,8 +350,10 @@ pub const KNOWN_VARS: &[&str] = &[
 
 fn parse_seconds(s: &str, zero_ok: bool) -> Option<Duration> {
     let v: f64 = s.trim().parse().ok()?;
-    let in_range = v.is_finite() && v <= MAX_SECONDS && (v > 0.0 || (zero_ok && v == 0.0));
-    in_range.then(|| Duration::from_secs_f64(v))
+    let in_range = v.is_finite() && (0.0..=MAX_SECONDS).contains(&v);
+    let d = Duration::try_from_secs_f64(v).ok().filter(|_| in_range)?;
+    // "1e-12" is above 0 but rounds to a zero duration: as useless as 0 itself.
+    (zero_ok || !d.is_zero()).then_some(d)
 }
 
 fn parse_level(s: &str) -> Option<LogLevel> {
@@ -459,6 +461,8 @@ mod tests {
             ("DRAIN_DELAY_SECONDS", "3601"),
             ("SHUTDOWN_TIMEOUT_SECONDS", "inf"),
             ("REQUEST_TIMEOUT_SECONDS", "0"),
+            ("REQUEST_TIMEOUT_SECONDS", "1e-12"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "-0.5"),
             ("HEADER_READ_TIMEOUT_SECONDS", "0"),
             ("LOG_LEVEL", "verbose"),
             ("REGION", "west europe"),

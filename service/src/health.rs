@@ -1,6 +1,5 @@
 //! Lifecycle state behind the probes.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::metrics::Metrics;
@@ -21,12 +20,12 @@ pub enum Phase {
 #[derive(Debug)]
 pub struct Health {
     phase: AtomicU8,
-    metrics: Arc<Metrics>,
+    metrics: &'static Metrics,
 }
 
 impl Health {
     /// A new state, in [`Phase::Starting`].
-    pub fn new(metrics: Arc<Metrics>) -> Self {
+    pub fn new(metrics: &'static Metrics) -> Self {
         metrics.set_ready(false);
         Self {
             phase: AtomicU8::new(Phase::Starting as u8),
@@ -73,7 +72,7 @@ mod tests {
 
     #[test]
     fn transitions() {
-        let h = Health::new(Arc::new(Metrics::new()));
+        let h = Health::new(Metrics::leak());
         assert_eq!(h.phase(), Phase::Starting);
         h.set_ready();
         assert_eq!(h.phase(), Phase::Ready);

@@ -4,9 +4,9 @@
 //! hashing, locking or allocation. The route label comes from the route that matched (a fixed
 //! enum), never from the raw path, so cardinality is bounded: 6 routes × the status codes seen.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 /// The route a request matched; the `route` label.
@@ -72,9 +72,23 @@ const BUCKET_NANOS: [u64; 12] = [
     500_000_000,
     1_000_000_000,
 ];
-/// Status codes 100..=599 get their own counter.
+/// Status codes 100..=599 get their own counter; anything else (hyper allows up to 999) is
+/// counted under `status="other"`, never mislabelled.
 const STATUS_MIN: u16 = 100;
-const STATUS_SLOTS: usize = 500;
+const STATUS_EXACT: usize = 500;
+const STATUS_SLOTS: usize = STATUS_EXACT + 1;
+/// Counter shards. Each thread updates one shard (picked round-robin on its first request), so
+/// the worker threads of the runtime never bounce a cache line between cores on the hot path.
+/// More threads than shards share shards: still correct, only slower.
+const SHARDS: usize = 8;
+
+#[inline]
+fn status_slot(status: u16) -> usize {
+    match status {
+        100..=599 => usize::from(status - STATUS_MIN),
+        _ => STATUS_EXACT,
+    }
+}
 
 struct RouteSeries {
     by_status: Box<[AtomicU64]>,
@@ -93,10 +107,47 @@ impl RouteSeries {
     }
 }
 
-/// All metrics of the service.
-pub struct Metrics {
+/// One thread's share of the counters, alone on its cache lines.
+#[repr(align(128))]
+struct Shard {
     routes: [RouteSeries; Route::ALL.len()],
+    /// Requests started minus requests finished on this shard; a request may start on one
+    /// thread and finish on another, so only the sum over shards is meaningful.
     in_flight: AtomicI64,
+}
+
+impl Shard {
+    fn new() -> Self {
+        Self {
+            routes: std::array::from_fn(|_| RouteSeries::new()),
+            in_flight: AtomicI64::new(0),
+        }
+    }
+}
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// The shard of the current thread.
+#[inline]
+fn shard_index() -> usize {
+    SHARD.with(|s| {
+        let i = s.get();
+        if i != usize::MAX {
+            return i;
+        }
+        let i = NEXT_SHARD.fetch_add(1, Relaxed) % SHARDS;
+        s.set(i);
+        i
+    })
+}
+
+/// All metrics of the service. Lives for the whole process: see [`Metrics::leak`].
+pub struct Metrics {
+    shards: Box<[Shard]>,
     ready: AtomicI64,
 }
 
@@ -114,19 +165,26 @@ impl Default for Metrics {
 
 /// Decrements the in-flight gauge when dropped (also when a request is cancelled).
 #[derive(Debug)]
-pub struct InFlight(Arc<Metrics>);
+pub struct InFlight {
+    metrics: &'static Metrics,
+    shard: usize,
+}
 
 impl InFlight {
     /// The metrics this guard belongs to.
     #[inline]
-    pub fn metrics(&self) -> &Metrics {
-        &self.0
+    pub fn metrics(&self) -> &'static Metrics {
+        self.metrics
     }
 }
 
 impl Drop for InFlight {
+    #[inline]
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Relaxed);
+        // The shard of `start`, not of the dropping thread: per-shard values stay >= 0.
+        self.metrics.shards[self.shard]
+            .in_flight
+            .fetch_sub(1, Relaxed);
     }
 }
 
@@ -134,25 +192,34 @@ impl Metrics {
     /// Fresh, all-zero metrics.
     pub fn new() -> Self {
         Self {
-            routes: std::array::from_fn(|_| RouteSeries::new()),
-            in_flight: AtomicI64::new(0),
+            shards: (0..SHARDS).map(|_| Shard::new()).collect(),
             ready: AtomicI64::new(0),
         }
     }
 
+    /// Fresh metrics that live until the process exits. The service creates exactly one set;
+    /// a `'static` reference lets every request use it without touching a shared reference
+    /// count (an `Arc` clone per request is a contended atomic on every core).
+    pub fn leak() -> &'static Self {
+        Box::leak(Box::new(Self::new()))
+    }
+
     /// Count a request as in flight until the guard drops.
     #[inline]
-    pub fn start(self: &Arc<Self>) -> InFlight {
-        self.in_flight.fetch_add(1, Relaxed);
-        InFlight(Arc::clone(self))
+    pub fn start(&'static self) -> InFlight {
+        let shard = shard_index();
+        self.shards[shard].in_flight.fetch_add(1, Relaxed);
+        InFlight {
+            metrics: self,
+            shard,
+        }
     }
 
     /// Record a finished request.
     #[inline]
     pub fn record(&self, route: Route, status: u16, elapsed: Duration) {
-        let series = &self.routes[route.index()];
-        let slot = usize::from(status.saturating_sub(STATUS_MIN)).min(STATUS_SLOTS - 1);
-        series.by_status[slot].fetch_add(1, Relaxed);
+        let series = &self.shards[shard_index()].routes[route.index()];
+        series.by_status[status_slot(status)].fetch_add(1, Relaxed);
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let bucket = BUCKET_NANOS.partition_point(|&b| b < nanos);
         series.buckets[bucket].fetch_add(1, Relaxed);
@@ -166,8 +233,17 @@ impl Metrics {
 
     /// Requests counted for `route` and `status` so far.
     pub fn requests(&self, route: Route, status: u16) -> u64 {
-        let slot = usize::from(status.saturating_sub(STATUS_MIN)).min(STATUS_SLOTS - 1);
-        self.routes[route.index()].by_status[slot].load(Relaxed)
+        let slot = status_slot(status);
+        self.sum(|s| s.routes[route.index()].by_status[slot].load(Relaxed))
+    }
+
+    /// Requests being handled right now.
+    pub fn in_flight(&self) -> i64 {
+        self.shards.iter().map(|s| s.in_flight.load(Relaxed)).sum()
+    }
+
+    fn sum(&self, f: impl Fn(&Shard) -> u64) -> u64 {
+        self.shards.iter().map(f).fold(0, u64::wrapping_add)
     }
 
     /// Render everything in the Prometheus text exposition format (version 0.0.4).
@@ -185,15 +261,23 @@ impl Metrics {
         )?;
         writeln!(out, "# TYPE http_requests_total counter")?;
         for route in Route::ALL {
-            let series = &self.routes[route.index()];
-            for (i, c) in series.by_status.iter().enumerate() {
-                let n = c.load(Relaxed);
-                if n > 0 {
-                    let status = usize::from(STATUS_MIN) + i;
+            let r = route.index();
+            for slot in 0..STATUS_SLOTS {
+                let n = self.sum(|s| s.routes[r].by_status[slot].load(Relaxed));
+                if n == 0 {
+                    continue;
+                }
+                let label = route.label();
+                if slot == STATUS_EXACT {
                     writeln!(
                         out,
-                        "http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
-                        route.label()
+                        "http_requests_total{{route=\"{label}\",status=\"other\"}} {n}"
+                    )?;
+                } else {
+                    let status = usize::from(STATUS_MIN) + slot;
+                    writeln!(
+                        out,
+                        "http_requests_total{{route=\"{label}\",status=\"{status}\"}} {n}"
                     )?;
                 }
             }
@@ -204,22 +288,23 @@ impl Metrics {
         )?;
         writeln!(out, "# TYPE http_request_duration_seconds histogram")?;
         for route in Route::ALL {
-            let series = &self.routes[route.index()];
+            let r = route.index();
             let label = route.label();
+            let bucket = |i: usize| self.sum(|s| s.routes[r].buckets[i].load(Relaxed));
             let mut cumulative = 0u64;
             for (i, bound) in BUCKETS.iter().enumerate() {
-                cumulative += series.buckets[i].load(Relaxed);
+                cumulative += bucket(i);
                 writeln!(
                     out,
                     "http_request_duration_seconds_bucket{{route=\"{label}\",le=\"{bound}\"}} {cumulative}"
                 )?;
             }
-            cumulative += series.buckets[BUCKETS.len()].load(Relaxed);
+            cumulative += bucket(BUCKETS.len());
             writeln!(
                 out,
                 "http_request_duration_seconds_bucket{{route=\"{label}\",le=\"+Inf\"}} {cumulative}"
             )?;
-            let sum = series.sum_nanos.load(Relaxed) as f64 / 1e9;
+            let sum = self.sum(|s| s.routes[r].sum_nanos.load(Relaxed)) as f64 / 1e9;
             writeln!(
                 out,
                 "http_request_duration_seconds_sum{{route=\"{label}\"}} {sum}"
@@ -234,11 +319,7 @@ impl Metrics {
             "# HELP http_requests_in_flight Requests being handled right now."
         )?;
         writeln!(out, "# TYPE http_requests_in_flight gauge")?;
-        writeln!(
-            out,
-            "http_requests_in_flight {}",
-            self.in_flight.load(Relaxed)
-        )?;
+        writeln!(out, "http_requests_in_flight {}", self.in_flight())?;
         writeln!(
             out,
             "# HELP service_ready 1 while the readiness probe passes, 0 while starting or draining."
@@ -263,13 +344,25 @@ impl Metrics {
 mod tests {
     use super::*;
 
+    /// `name{labels} value` lines of `text` whose name is `name`.
+    fn samples<'a>(text: &'a str, name: &str) -> Vec<(&'a str, f64)> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (series, value) = l.rsplit_once(' ')?;
+                let metric = series.split('{').next()?;
+                (metric == name).then(|| (series, value.parse().expect("numeric value")))
+            })
+            .collect()
+    }
+
     #[test]
     fn record_and_render() {
-        let m = Arc::new(Metrics::new());
+        let m = Metrics::leak();
         m.record(Route::Default, 200, Duration::from_micros(50));
         m.record(Route::Default, 200, Duration::from_millis(3));
         m.record(Route::Unmatched, 404, Duration::from_secs(5));
-        m.record(Route::Default, 1000, Duration::ZERO); // clamped, never panics
+        m.record(Route::Default, 999, Duration::ZERO); // out of 1xx-5xx: "other", no panic
         {
             let _g = m.start();
             let _h = m.start();
@@ -278,6 +371,7 @@ mod tests {
         let text = m.render();
         assert!(text.contains("http_requests_in_flight 0\n"), "{text}");
         assert!(text.contains("http_requests_total{route=\"default\",status=\"200\"} 2\n"));
+        assert!(text.contains("http_requests_total{route=\"default\",status=\"other\"} 1\n"));
         assert!(text.contains("http_requests_total{route=\"unmatched\",status=\"404\"} 1\n"));
         assert!(
             text.contains(
@@ -304,5 +398,126 @@ mod tests {
             crate::VERSION
         )));
         assert_eq!(m.requests(Route::Default, 200), 2);
+        assert_eq!(m.requests(Route::Default, 600), 1);
+    }
+
+    #[test]
+    fn bucket_boundaries_are_inclusive_upper_bounds() {
+        let m = Metrics::leak();
+        m.record(Route::Metrics, 200, Duration::from_micros(100)); // exactly le=0.0001
+        m.record(Route::Metrics, 200, Duration::from_nanos(100_001)); // just above
+        m.record(Route::Metrics, 200, Duration::from_secs(1)); // exactly le=1
+        let text = m.render();
+        for line in [
+            "http_request_duration_seconds_bucket{route=\"metrics\",le=\"0.0001\"} 1\n",
+            "http_request_duration_seconds_bucket{route=\"metrics\",le=\"0.00025\"} 2\n",
+            "http_request_duration_seconds_bucket{route=\"metrics\",le=\"0.5\"} 2\n",
+            "http_request_duration_seconds_bucket{route=\"metrics\",le=\"1\"} 3\n",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+    }
+
+    /// Requests recorded on many threads (so on several shards) add up, and every histogram is
+    /// well-formed: buckets in increasing `le` order, cumulative (never decreasing),
+    /// `+Inf == _count ==` the route's request counters, `_sum` the total duration.
+    #[test]
+    fn shards_add_up_and_histograms_are_consistent() {
+        let m = Metrics::leak();
+        let threads: Vec<_> = (0..12u64)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    for i in 0..1000u64 {
+                        let _g = m.start();
+                        let status = if i % 10 == 0 { 503 } else { 200 };
+                        m.record(Route::Default, status, Duration::from_micros(t * 97 + i));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        let text = m.render();
+        assert_eq!(m.requests(Route::Default, 200), 10_800);
+        assert_eq!(m.requests(Route::Default, 503), 1_200);
+        assert_eq!(m.in_flight(), 0);
+
+        let buckets = samples(&text, "http_request_duration_seconds_bucket");
+        let default: Vec<_> = buckets
+            .iter()
+            .filter(|(s, _)| s.contains("route=\"default\""))
+            .collect();
+        assert_eq!(default.len(), BUCKETS.len() + 1);
+        let mut previous = 0.0;
+        for (i, (series, v)) in default.iter().enumerate() {
+            let le = series
+                .split("le=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .expect("le label");
+            if i < BUCKETS.len() {
+                assert_eq!(le.parse::<f64>().expect("le"), BUCKETS[i]);
+            } else {
+                assert_eq!(le, "+Inf");
+            }
+            assert!(*v >= previous, "not cumulative: {series} {v} < {previous}");
+            previous = *v;
+        }
+        assert_eq!(previous, 12_000.0, "+Inf is every request");
+        let count = samples(&text, "http_request_duration_seconds_count");
+        assert!(count.contains(&(
+            "http_request_duration_seconds_count{route=\"default\"}",
+            12_000.0
+        )));
+        let expected_sum: u64 = (0..12u64)
+            .flat_map(|t| (0..1000u64).map(move |i| t * 97 + i))
+            .sum();
+        let sum = samples(&text, "http_request_duration_seconds_sum");
+        let (_, got) = sum
+            .iter()
+            .find(|(s, _)| s.contains("route=\"default\""))
+            .expect("sum");
+        assert!((got - expected_sum as f64 / 1e6).abs() < 1e-6, "{got}");
+        // Routes without traffic still expose a complete, zero histogram.
+        assert!(text.contains("http_request_duration_seconds_count{route=\"startup\"} 0\n"));
+    }
+
+    #[test]
+    fn every_line_is_valid_exposition_format() {
+        let m = Metrics::leak();
+        m.record(Route::Readiness, 503, Duration::from_millis(1));
+        let text = m.render();
+        assert!(text.ends_with('\n'));
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# ") {
+                assert!(
+                    rest.starts_with("HELP ") || rest.starts_with("TYPE "),
+                    "{line}"
+                );
+                continue;
+            }
+            let (series, value) = line.rsplit_once(' ').expect(line);
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+            let name = series.split('{').next().expect(line);
+            assert!(
+                name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                "{line}"
+            );
+            let labels = &series[name.len()..];
+            if labels.is_empty() {
+                continue;
+            }
+            assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+            for pair in labels[1..labels.len() - 1].split(',') {
+                let (k, v) = pair.split_once('=').expect(line);
+                assert!(k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+                // Values come from fixed enums, numbers and the crate version: nothing that
+                // would need escaping.
+                let inner = v.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+                let inner = inner.expect(line);
+                assert!(!inner.contains(['"', '\\', '\n']), "{line}");
+            }
+        }
     }
 }

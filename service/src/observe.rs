@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
@@ -22,12 +21,12 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
     route: Route,
-    metrics: Arc<Metrics>,
+    metrics: &'static Metrics,
 }
 
 impl ObserveLayer {
     /// Instrument the service of `route`.
-    pub fn new(route: Route, metrics: Arc<Metrics>) -> Self {
+    pub fn new(route: Route, metrics: &'static Metrics) -> Self {
         Self { route, metrics }
     }
 }
@@ -39,7 +38,7 @@ impl<S> Layer<S> for ObserveLayer {
         Observe {
             inner,
             route: self.route,
-            metrics: self.metrics.clone(),
+            metrics: self.metrics,
         }
     }
 }
@@ -49,7 +48,7 @@ impl<S> Layer<S> for ObserveLayer {
 pub struct Observe<S> {
     inner: S,
     route: Route,
-    metrics: Arc<Metrics>,
+    metrics: &'static Metrics,
 }
 
 impl<S, B> Service<Request<Body>> for Observe<S>

@@ -4,22 +4,27 @@
 //! are served with hyper's own `http1` builder and tracked by
 //! `hyper_util::server::graceful::GracefulShutdown`.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, Response, header};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
 use crate::app::{AppState, RouterSettings, router};
 use crate::config::Config;
-use crate::health::Health;
+use crate::health::{Health, Phase};
 use crate::identity::Identity;
 
 /// Largest accepted request head (request line and headers); larger heads get 431.
@@ -107,8 +112,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 }
 
 /// Serve `app` on `listener`: readiness passes once this runs; when `shutdown` resolves,
-/// readiness fails at once, requests keep being served for the drain delay, then the listener
-/// closes and in-flight requests get up to the shutdown timeout to finish.
+/// readiness fails at once and requests keep being served for the drain delay, the response to
+/// each request received from then on carrying `Connection: close`. Then the connections already in the accept backlog are
+/// taken, the listener closes, idle connections are closed, and in-flight requests get up to
+/// the shutdown timeout to finish (their responses also close the connection).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -127,7 +134,16 @@ pub async fn serve(
     health.set_ready();
     info!("ready");
 
-    accept_until(&listener, &http, &graceful, &app, shutdown).await;
+    let conns = Connections {
+        http: &http,
+        graceful: &graceful,
+        service: CloseWhenDraining {
+            app,
+            health: health.clone(),
+        },
+    };
+
+    accept_until(&listener, &conns, shutdown).await;
     let signalled = Instant::now();
     health.set_draining();
     info!(
@@ -135,15 +151,8 @@ pub async fn serve(
         "shutdown: readiness failing, still serving during the drain delay"
     );
 
-    accept_until(
-        &listener,
-        &http,
-        &graceful,
-        &app,
-        tokio::time::sleep(opts.drain_delay),
-    )
-    .await;
-    drop(listener);
+    accept_until(&listener, &conns, tokio::time::sleep(opts.drain_delay)).await;
+    close_listener(listener, &conns);
     info!(
         open_connections = graceful.count(),
         shutdown_timeout_s = opts.shutdown_timeout.as_secs_f64(),
@@ -164,9 +173,7 @@ pub async fn serve(
 
 async fn accept_until(
     listener: &TcpListener,
-    http: &http1::Builder,
-    graceful: &GracefulShutdown,
-    app: &Router,
+    conns: &Connections<'_>,
     stop: impl Future<Output = ()>,
 ) {
     let mut stop = std::pin::pin!(stop);
@@ -177,23 +184,124 @@ async fn accept_until(
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _peer)) => {
-                // Responses are written in one go; no point in delaying them.
-                let _ = stream.set_nodelay(true);
-                let service = TowerToHyperService::new(app.clone());
-                let conn = http.serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(err) = conn.await {
-                        debug!(error = %err, "connection closed with an error");
-                    }
-                });
-            }
+            Ok((stream, _peer)) => conns.serve(stream),
             Err(err) => {
-                // Typically EMFILE/ENFILE: back off instead of spinning.
+                // Typically EMFILE/ENFILE: back off instead of spinning (but stop on time).
                 warn!(error = %err, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::select! {
+                    biased;
+                    () = &mut stop => return,
+                    () = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
             }
         }
+    }
+}
+
+/// Close the listener, first serving every connection whose handshake the kernel already
+/// completed: closing a listener resets the connections still in its backlog, and their
+/// clients have already sent a request they believe was accepted.
+fn close_listener(listener: TcpListener, conns: &Connections<'_>) {
+    let std_listener = match listener.into_std() {
+        Ok(l) => l,
+        Err(err) => {
+            warn!(error = %err, "cannot drain the accept backlog");
+            return;
+        }
+    };
+    // Still non-blocking (tokio set it): accept until the backlog is empty.
+    let mut drained = 0u32;
+    while let Ok((stream, _peer)) = std_listener.accept() {
+        // Accepted sockets do not inherit O_NONBLOCK; tokio needs it.
+        let stream = stream
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpStream::from_std(stream));
+        match stream {
+            Ok(stream) => {
+                conns.serve(stream);
+                drained += 1;
+            }
+            Err(err) => warn!(error = %err, "cannot serve a backlogged connection"),
+        }
+    }
+    drop(std_listener);
+    if drained > 0 {
+        debug!(
+            connections = drained,
+            "served the accept backlog before closing"
+        );
+    }
+}
+
+/// What every accepted connection is served with.
+struct Connections<'a> {
+    http: &'a http1::Builder,
+    graceful: &'a GracefulShutdown,
+    service: CloseWhenDraining,
+}
+
+impl Connections<'_> {
+    fn serve(&self, stream: tokio::net::TcpStream) {
+        // Responses are written in one go; no point in delaying them.
+        let _ = stream.set_nodelay(true);
+        let conn = self
+            .http
+            .serve_connection(TokioIo::new(stream), self.service.clone());
+        let conn = self.graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(err) = conn.await {
+                debug!(error = %err, "connection closed with an error");
+            }
+        });
+    }
+}
+
+/// The router as a hyper service that adds `Connection: close` to the response of every request
+/// received once shutdown began: keep-alive clients (load balancers, ingress pools) then reconnect, and new
+/// connections go to pods that are still in the endpoints. Idle keep-alive connections would
+/// otherwise stay pinned to this pod until the listener closes and be cut then, racing with
+/// any request the client sends at that moment.
+#[derive(Clone)]
+struct CloseWhenDraining {
+    app: Router,
+    health: Arc<Health>,
+}
+
+impl hyper::service::Service<Request<Incoming>> for CloseWhenDraining {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = CloseWhenDrainingFuture;
+
+    fn call(&self, req: Request<Incoming>) -> Self::Future {
+        // Decided when the request arrives: one atomic load, and no reference count to bump
+        // per request. (Requests already in flight when the listener closes get
+        // `Connection: close` from hyper's graceful shutdown.)
+        let close = self.health.phase() == Phase::Draining;
+        // `Router` is always ready; `call` on a clone is what `oneshot` would do.
+        let fut = tower::Service::call(&mut self.app.clone(), req);
+        CloseWhenDrainingFuture { fut, close }
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct CloseWhenDrainingFuture {
+        #[pin]
+        fut: axum::routing::future::RouteFuture<Infallible>,
+        close: bool,
+    }
+}
+
+impl Future for CloseWhenDrainingFuture {
+    type Output = Result<Response<Body>, Infallible>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut resp = ready!(this.fut.poll(cx))?;
+        if *this.close {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        Poll::Ready(Ok(resp))
     }
 }

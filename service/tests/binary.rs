@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
+use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -23,6 +23,12 @@ fn bad_configuration_exits_2_naming_the_variable() {
         ("LIVENESS_PATH", "/metrics"),
         ("BIND_ADDRESS", "localhost"),
         ("POD_IP", "300.1.1.1"),
+        ("REGION", "west europe"),
+        ("ZONE", "\"1\""),
+        ("HOSTNAME", "a\\b"),
+        ("REQUEST_TIMEOUT_SECONDS", "0"),
+        ("HEADER_READ_TIMEOUT_SECONDS", "NaN"),
+        ("STARTUP_PATH", "/a b"),
     ] {
         let out = Command::new(BIN)
             .env_clear()
@@ -31,9 +37,10 @@ fn bad_configuration_exits_2_naming_the_variable() {
             .expect("run service");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
-        assert!(stderr.contains(var), "{var}={value}: {stderr}");
-        assert!(stderr.contains(value), "{var}={value}: {stderr}");
-        assert!(stderr.contains("expected"), "{var}={value}: {stderr}");
+        // One line naming the variable and quoting the value (escaped as in Rust/JSON).
+        let line = format!("service: configuration error: invalid {var}={value:?}: expected ");
+        assert!(stderr.starts_with(&line), "{var}={value}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(out.stdout.is_empty(), "nothing may be served or logged");
     }
 }
@@ -150,44 +157,161 @@ fn bad_requests_are_rejected() {
     assert_eq!(status_of(&reply), 200, "{reply}");
 }
 
-#[test]
-fn slow_header_clients_are_cut_off() {
-    let s = Server::start(&[("HEADER_READ_TIMEOUT_SECONDS", "0.5")]);
-    let mut c = TcpStream::connect(s.addr).expect("connect");
+/// Read until EOF or error; the time it took. Panics after `limit`.
+fn time_to_close(c: &mut TcpStream, start: Instant, limit: Duration) -> Duration {
     c.set_read_timeout(Some(Duration::from_millis(50)))
         .expect("timeout");
-    let start = Instant::now();
-    c.write_all(b"GET /default HTTP/1.1\r\nHost: x\r\n")
-        .expect("write");
-    // Trickle one header byte every 50 ms, never finishing the head.
-    let closed_after = loop {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "slow client still connected after 5 s"
-        );
-        let mut buf = [0u8; 512];
+    let mut buf = [0u8; 512];
+    loop {
+        assert!(start.elapsed() < limit, "still connected after {limit:?}");
         match c.read(&mut buf) {
-            Ok(0) => break start.elapsed(),
+            Ok(0) => return start.elapsed(),
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-            Err(_) => break start.elapsed(),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return start.elapsed(),
         }
-        if c.write_all(b"X").is_err() {
-            break start.elapsed();
+    }
+}
+
+/// The header-read timeout is a deadline for the whole request head, not an idle timer: a
+/// slowloris client sending one byte per second (far more often than the timeout) is cut off
+/// when the deadline passes, as are a client that sends nothing and a kept-alive connection
+/// that goes idle after a request. The three run concurrently against one server.
+#[test]
+fn header_read_timeout_cuts_off_slow_silent_and_idle_clients() {
+    const TIMEOUT: Duration = Duration::from_millis(2500);
+    let s = Server::start(&[("HEADER_READ_TIMEOUT_SECONDS", "2.5")]);
+    let addr = s.addr;
+    // Generous upper bound: the cut-off only has to happen, and a loaded machine is slow.
+    let limit = TIMEOUT + Duration::from_secs(4);
+
+    let slowloris = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(addr).expect("connect");
+        let start = Instant::now();
+        c.write_all(b"GET /default HTTP/1.1\r\nHost: x\r\n")
+            .expect("write");
+        c.set_read_timeout(Some(Duration::from_secs(1)))
+            .expect("timeout");
+        let mut buf = [0u8; 512];
+        let mut sent = 0;
+        loop {
+            assert!(start.elapsed() < limit, "slowloris still connected");
+            // One header byte per second, never finishing the head.
+            match c.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => break,
+            }
+            if c.write_all(b"X").is_err() {
+                break;
+            }
+            sent += 1;
         }
-    };
+        (start.elapsed(), sent)
+    });
+    let silent = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(addr).expect("connect");
+        time_to_close(&mut c, Instant::now(), limit)
+    });
+    let idle = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(addr).expect("connect");
+        c.write_all(b"GET /default HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+        // The response arrives at once; then the connection idles until the timeout.
+        let mut buf = [0u8; 512];
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let n = c.read(&mut buf).expect("response");
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        let start = Instant::now();
+        time_to_close(&mut c, start, limit)
+    });
+
+    let (slow_after, sent) = slowloris.join().expect("slowloris");
     assert!(
-        closed_after >= Duration::from_millis(400),
-        "cut off too early: {closed_after:?}"
+        slow_after >= TIMEOUT,
+        "slowloris cut off early: {slow_after:?}"
     );
+    assert!(sent >= 2, "the slowloris kept sending: {sent} bytes");
+    let silent_after = silent.join().expect("silent");
     assert!(
-        closed_after < Duration::from_secs(2),
-        "cut off too late: {closed_after:?}"
+        silent_after >= TIMEOUT,
+        "silent cut off early: {silent_after:?}"
+    );
+    let idle_after = idle.join().expect("idle");
+    assert!(
+        idle_after >= TIMEOUT - Duration::from_millis(100),
+        "idle keep-alive cut off early: {idle_after:?}"
     );
     // Others are unaffected.
     let reply = s.raw(b"GET /default HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_eq!(status_of(&reply), 200);
+}
+
+/// A request body is never read by any route: a POST announcing 1 GiB to /default gets its 405
+/// at once, without the server waiting for (or buffering) the body, and the connection is
+/// closed instead of being drained. Same for a chunked body on GET.
+#[test]
+fn large_request_bodies_are_not_buffered() {
+    let s = Server::start(&[]);
+    for head in [
+        "POST /default HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n",
+        "GET /default HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n40000000\r\n",
+        "PUT /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n",
+    ] {
+        let mut c = TcpStream::connect(s.addr).expect("connect");
+        c.write_all(head.as_bytes()).expect("write head");
+        // A first slice of the body; the rest never comes.
+        let _ = c.write_all(&[b'a'; 64 * 1024]);
+        let start = Instant::now();
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        let reply = String::from_utf8_lossy(&out);
+        // Had the server waited for the body, the read would have timed out after 5 s.
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "{head:?}: the server waited for the body"
+        );
+        let expected = if head.starts_with("POST") {
+            405
+        } else if head.starts_with("PUT") {
+            404
+        } else {
+            200
+        };
+        assert_eq!(status_of(&reply), expected, "{head:?}: {reply}");
+        assert!(body_of(&reply).starts_with('{'), "{reply}");
+    }
+}
+
+/// HEAD over the wire: same status and headers as GET (including the Content-Length of the
+/// GET body), no body, and the connection stays usable.
+#[test]
+fn head_has_get_headers_and_no_body() {
+    let s = Server::start(&[]);
+    let get = s.raw(b"GET /default HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let head = s.raw(b"HEAD /default HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status_of(&head), 200, "{head}");
+    assert_eq!(
+        header_of(&head, "content-length"),
+        Some(body_of(&get).len().to_string().as_str())
+    );
+    assert_eq!(header_of(&head, "content-type"), Some("application/json"));
+    assert_eq!(body_of(&head), "", "{head}");
+    // HEAD of an unknown path: 404 headers of the JSON error, no body.
+    let head = s.raw(b"HEAD /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status_of(&head), 404, "{head}");
+    assert_eq!(body_of(&head), "");
+    // Two HEADs then a GET on one kept-alive connection: no stray body bytes in between.
+    let reply = s.raw(
+        b"HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(reply.matches("HTTP/1.1 200 OK").count(), 3, "{reply}");
+    assert!(reply.ends_with(r#"{"status":"alive"}"#), "{reply}");
 }
 
 #[test]

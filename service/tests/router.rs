@@ -259,7 +259,7 @@ async fn metrics_count_by_route_and_status() {
 
 /// A router using the production middleware stack around test-only handlers.
 fn stack_app(state: &AppState, timeout: Duration) -> Router {
-    let m = &state.metrics;
+    let m = state.metrics;
     Router::new()
         .route(
             "/slow",
