@@ -465,21 +465,12 @@ async fn injected_faults_still_converge() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_cluster_stops_its_dependents_only_and_a_rerun_resumes() {
     let emu = Emulator::start().await;
-    emu.fault(Fault::new(
-        Some("PUT"),
-        "/managedclusters/aks-centralus",
-        FaultKind::FailOperation {
-            code: "QuotaExceeded".into(),
-            message: "Operation could not be completed as it results in exceeding approved standardDDSv5Family Cores quota.".into(),
-        },
-        1,
-    ));
+    emu.fault(Fault::fail_operation("/managedclusters/aks-centralus", "QuotaExceeded", "Operation could not be completed as it results in exceeding approved standardDDSv5Family Cores quota."));
     let c = support::catalogue();
     let client = support::client(&emu);
     let (_, report, lines) = support::bootstrap(&client, &c).await;
     assert!(!report.ok());
-    let failed = report.step("centralus/cluster").unwrap();
-    let err = failed.result.as_ref().unwrap_err();
+    let err = support::step_error(&report, "centralus/cluster");
     let arm = err.arm().expect("an ARM error");
     assert_eq!(arm.code, "QuotaExceeded");
     assert!(arm.message.contains("quota"));
@@ -697,10 +688,7 @@ async fn polls_never_faster_than_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regions_run_in_parallel_their_cluster_operations_overlap() {
     let emu = Emulator::start().await;
-    emu.with(|s| {
-        s.polls
-            .insert(Kind::Cluster, vec!["InProgress".to_string(); 5]);
-    });
+    emu.in_progress(Kind::Cluster, 5);
     let c = support::catalogue();
     let client = support::client(&emu);
     let (_, report, _) = support::bootstrap(&client, &c).await;

@@ -3,7 +3,7 @@
 mod support;
 
 use std::process::{Command, Output, Stdio};
-use support::emulator::{Emulator, Fault, FaultKind, SUB, TOKEN};
+use support::emulator::{Emulator, Fault, SUB, TOKEN};
 
 fn infra(args: &[&str], env: &[(&str, &str)]) -> Output {
     infra_with(args, env, &support::catalogue_path())
@@ -200,14 +200,10 @@ async fn plan_bootstrap_status_through_the_binary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_operation_exits_non_zero_with_code_and_correlation_id() {
     let emu = Emulator::start().await;
-    emu.fault(Fault::new(
-        Some("PUT"),
+    emu.fault(Fault::fail_operation(
         "/managedclusters/aks-centralus",
-        FaultKind::FailOperation {
-            code: "QuotaExceeded".into(),
-            message: "cores quota".into(),
-        },
-        1,
+        "QuotaExceeded",
+        "cores quota",
     ));
     let o = run(vec!["bootstrap".into(), "--yes".into()], ok_env(&emu)).await;
     assert!(!o.status.success());

@@ -4,11 +4,10 @@
 
 mod support;
 
-use infra::arm::lro::PutOptions;
 use infra::arm::{InfraError, ResourceKind};
 use infra::plan::Action;
 use serde_json::json;
-use support::emulator::{Emulator, Fault, FaultKind, Kind, LroStyle, Recorded, SUB};
+use support::emulator::{Emulator, Fault, Kind, LroStyle, Recorded, SUB};
 
 fn min_gap(retry_after: u64) -> f64 {
     retry_after as f64 * support::SCALE
@@ -136,24 +135,15 @@ async fn a_failed_location_operation_surfaces_the_arm_error_and_stops_dependents
     emu.with(|s| {
         s.lro_style.insert(Kind::Cluster, LroStyle::Location);
     });
-    emu.fault(Fault::new(
-        Some("PUT"),
+    emu.fault(Fault::fail_operation(
         "/managedclusters/aks-centralus",
-        FaultKind::FailOperation {
-            code: "InsufficientSubnetSize".into(),
-            message: "subnet too small".into(),
-        },
-        1,
+        "InsufficientSubnetSize",
+        "subnet too small",
     ));
     let c = support::catalogue();
     let client = support::client(&emu);
     let (_, report, _) = support::bootstrap(&client, &c).await;
-    let e = report
-        .step("centralus/cluster")
-        .unwrap()
-        .result
-        .as_ref()
-        .unwrap_err();
+    let e = support::step_error(&report, "centralus/cluster");
     let arm = e.arm().expect("ARM error");
     assert_eq!(arm.code, "InsufficientSubnetSize");
     assert!(arm.correlation_id.is_some());
@@ -168,23 +158,16 @@ async fn a_failed_location_operation_surfaces_the_arm_error_and_stops_dependents
 async fn failed_status_reads_are_read_again_not_taken_as_a_failed_operation() {
     let emu = Emulator::start().await;
     // 404 and 403 on the status URL, fewer than the tolerated number in a row.
-    emu.fault(Fault::new(
-        Some("GET"),
+    emu.fault(Fault::raw_get(
         "/locations/eastus2/operations/",
-        FaultKind::RawBody {
-            status: 404,
-            body: json!({"error": {"code": "NotFound", "message": "not replicated yet"}})
-                .to_string(),
-        },
+        404,
+        json!({"error": {"code": "NotFound", "message": "not replicated yet"}}).to_string(),
         3,
     ));
-    emu.fault(Fault::new(
-        Some("GET"),
+    emu.fault(Fault::raw_get(
         "/replications/centralus/operationstatuses/",
-        FaultKind::RawBody {
-            status: 403,
-            body: String::new(),
-        },
+        403,
+        "",
         2,
     ));
     let c = support::catalogue();
@@ -202,24 +185,15 @@ async fn failed_status_reads_are_read_again_not_taken_as_a_failed_operation() {
 
     // But not for ever: a status URL that keeps failing is reported, with the last error.
     let emu = Emulator::start().await;
-    emu.fault(Fault::new(
-        Some("GET"),
+    emu.fault(Fault::raw_get(
         "/locations/centralus/operations/",
-        FaultKind::RawBody {
-            status: 404,
-            body: json!({"error": {"code": "OperationNotFound", "message": "gone"}}).to_string(),
-        },
+        404,
+        json!({"error": {"code": "OperationNotFound", "message": "gone"}}).to_string(),
         1000,
     ));
     let client = support::client(&emu);
     let (_, report, _) = support::bootstrap(&client, &c).await;
-    let e = report
-        .step("centralus/cluster")
-        .unwrap()
-        .result
-        .as_ref()
-        .unwrap_err()
-        .to_string();
+    let e = support::step_error(&report, "centralus/cluster").to_string();
     assert!(
         e.contains("reading the operation status failed 6 times")
             && e.contains("OperationNotFound"),
@@ -231,11 +205,8 @@ async fn failed_status_reads_are_read_again_not_taken_as_a_failed_operation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_resource_type_has_its_own_deadline() {
     let emu = Emulator::start().await;
-    emu.with(|s| {
-        // Public IPs never finish; their deadline (10 min, scaled: 0.6 s) ends the wait.
-        s.polls
-            .insert(Kind::PublicIp, vec!["InProgress".to_string(); 10_000]);
-    });
+    // Public IPs never finish; their deadline (10 min, scaled: 0.6 s) ends the wait.
+    emu.in_progress(Kind::PublicIp, 10_000);
     let c = support::catalogue();
     let client = support::client(&emu);
     let started = std::time::Instant::now();
@@ -243,12 +214,7 @@ async fn each_resource_type_has_its_own_deadline() {
     let elapsed = started.elapsed().as_secs_f64();
     let deadline = ResourceKind::PublicIp.deadline().as_secs_f64() * support::SCALE;
     for region in ["eastus2", "centralus"] {
-        let e = report
-            .step(&format!("{region}/public-ip"))
-            .unwrap()
-            .result
-            .as_ref()
-            .unwrap_err();
+        let e = support::step_error(&report, &format!("{region}/public-ip"));
         assert!(matches!(e, InfraError::Deadline { .. }), "{e}");
         let s = e.to_string();
         assert!(
@@ -283,62 +249,38 @@ async fn the_read_back_after_success_must_say_succeeded() {
     let emu = Emulator::start().await;
     let client = support::client(&emu);
     let rg = format!("/subscriptions/{SUB}/resourceGroups/rg-x");
-    client
-        .put_and_wait(
-            &rg,
-            "2025-04-01",
-            &json!({"location": "eastus2"}),
-            &PutOptions::new(ResourceKind::ResourceGroup),
-            "rg",
-        )
-        .await
-        .unwrap();
+    support::put_resource_group(&client, &rg).await;
     let pip = format!("{rg}/providers/Microsoft.Network/publicIPAddresses/pip");
     let body = json!({"location": "eastus2", "sku": {"name": "Standard"}, "properties": {"publicIPAllocationMethod": "Static"}});
-    // The operation says Succeeded but the resource still reads Updating once: wait for it.
-    emu.fault(Fault::new(
-        Some("GET"),
-        "/publicipaddresses/pip",
-        FaultKind::RawBody {
-            status: 200,
-            body: json!({"id": pip, "properties": {"provisioningState": "Updating"}}).to_string(),
-        },
-        1,
-    ));
-    let r = client
-        .put_and_wait(
+    // The next read of the pip (after its PUT) says `state`.
+    let read_once_as = |state: &str| {
+        Fault::raw_get(
+            "/publicipaddresses/pip",
+            200,
+            json!({"id": pip, "properties": {"provisioningState": state}}).to_string(),
+            1,
+        )
+    };
+    let put_pip = || {
+        support::put(
+            &client,
             &pip,
             "2024-05-01",
             &body,
-            &PutOptions::new(ResourceKind::PublicIp),
+            ResourceKind::PublicIp,
             "pip",
         )
-        .await
-        .unwrap();
+    };
+    // The operation says Succeeded but the resource still reads Updating once: wait for it.
+    emu.fault(read_once_as("Updating"));
+    let r = put_pip().await.unwrap();
     assert_eq!(r.body["properties"]["provisioningState"], "Succeeded");
     let reqs = emu.requests();
     let (_, gets) = reads_after_put(&reqs, &pip);
     assert_eq!(gets.len(), 2, "read back, then read again until Succeeded");
     // The resource reads Failed after a Succeeded operation: an error, not success.
-    emu.fault(Fault::new(
-        Some("GET"),
-        "/publicipaddresses/pip",
-        FaultKind::RawBody {
-            status: 200,
-            body: json!({"id": pip, "properties": {"provisioningState": "Failed"}}).to_string(),
-        },
-        1,
-    ));
-    let e = client
-        .put_and_wait(
-            &pip,
-            "2024-05-01",
-            &body,
-            &PutOptions::new(ResourceKind::PublicIp),
-            "pip",
-        )
-        .await
-        .unwrap_err();
+    emu.fault(read_once_as("Failed"));
+    let e = put_pip().await.unwrap_err();
     assert!(
         matches!(e, InfraError::OperationFailed { .. })
             && e.to_string().contains("the resource says Failed"),

@@ -2,10 +2,9 @@
 
 mod support;
 
-use infra::arm::lro::PutOptions;
 use infra::arm::{ArmError, InfraError, ResourceKind};
 use serde_json::{Value, json};
-use support::emulator::{Emulator, Fault, FaultKind, Kind, SUB};
+use support::emulator::{Emulator, Fault, Kind, SUB};
 
 fn fixtures() -> Value {
     serde_json::from_str(include_str!("fixtures/recorded.json")).expect("fixture JSON")
@@ -19,13 +18,10 @@ fn rg_path(name: &str) -> String {
 async fn non_json_and_missing_fields_are_clear_errors() {
     let emu = Emulator::start().await;
     let client = support::client(&emu);
-    emu.fault(Fault::new(
-        Some("GET"),
+    emu.fault(Fault::raw_get(
         "/resourcegroups/rg-bad",
-        FaultKind::RawBody {
-            status: 200,
-            body: "<html>gateway</html>".into(),
-        },
+        200,
+        "<html>gateway</html>",
         1,
     ));
     let err = client
@@ -42,51 +38,31 @@ async fn non_json_and_missing_fields_are_clear_errors() {
     );
 
     // An operation status without `status`.
-    client
-        .put_and_wait(
-            &rg_path("rg"),
-            "2025-04-01",
-            &json!({"location": "eastus2"}),
-            &PutOptions::new(ResourceKind::ResourceGroup),
-            "rg",
-        )
-        .await
-        .unwrap();
-    emu.fault(Fault::new(
-        Some("GET"),
+    support::put_resource_group(&client, &rg_path("rg")).await;
+    emu.fault(Fault::raw_get(
         "/operationstatuses/",
-        FaultKind::RawBody {
-            status: 200,
-            body: "{\"percentComplete\": 50}".into(),
-        },
+        200,
+        "{\"percentComplete\": 50}",
         1,
     ));
     let reg = format!(
         "{}/providers/Microsoft.ContainerRegistry/registries/contosoha",
         rg_path("rg")
     );
-    let err = client
-        .put_and_wait(
-            &reg,
-            "2025-11-01",
-            &json!({"location": "eastus2", "sku": {"name": "Premium"}}),
-            &PutOptions::new(ResourceKind::Registry),
-            "registry",
-        )
-        .await
-        .unwrap_err();
+    let err = support::put(
+        &client,
+        &reg,
+        "2025-11-01",
+        &json!({"location": "eastus2", "sku": {"name": "Premium"}}),
+        ResourceKind::Registry,
+        "registry",
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("no `status` field"), "{err}");
 
     // An error status with an empty body.
-    emu.fault(Fault::new(
-        Some("GET"),
-        "/resourcegroups/rg-empty",
-        FaultKind::RawBody {
-            status: 403,
-            body: String::new(),
-        },
-        1,
-    ));
+    emu.fault(Fault::raw_get("/resourcegroups/rg-empty", 403, "", 1));
     let err = client
         .get(&rg_path("rg-empty"), "2025-04-01", "reading rg-empty")
         .await
@@ -104,21 +80,10 @@ async fn non_json_and_missing_fields_are_clear_errors() {
     let plan = infra::plan::plan(&client2, &c).await.unwrap();
     let cluster = "/managedclusters/aks-eastus2";
     // The final GET after the create (the plan's GET is done).
-    emu2.fault(Fault::new(
-        Some("GET"),
-        cluster,
-        FaultKind::RawBody { status: 200, body: json!({"id": "x", "properties": {"provisioningState": "Succeeded"}, "identity": {"type": "SystemAssigned"}}).to_string() },
-        1,
-    ));
+    emu2.fault(Fault::raw_get(cluster, 200, json!({"id": "x", "properties": {"provisioningState": "Succeeded"}, "identity": {"type": "SystemAssigned"}}).to_string(), 1));
     let (p, _) = support::progress();
     let report = infra::apply::apply(&client2, &plan, p).await.unwrap();
-    let e = report
-        .step("eastus2/acr-pull")
-        .unwrap()
-        .result
-        .as_ref()
-        .unwrap_err()
-        .to_string();
+    let e = support::step_error(&report, "eastus2/acr-pull").to_string();
     assert!(
         e.contains("identityProfile.kubeletidentity.objectId"),
         "{e}"

@@ -41,18 +41,7 @@ impl ArmError {
             e.get("code").and_then(Value::as_str).map(|_| e.clone())
         });
         match err {
-            Some(e) => {
-                let d = detail_from(&e);
-                Self {
-                    status,
-                    code: d.code,
-                    message: d.message,
-                    target: d.target,
-                    details: d.details,
-                    correlation_id,
-                    request_id,
-                }
-            }
+            Some(e) => Self::from_detail(status, detail_from(&e), correlation_id, request_id),
             None => Self {
                 status,
                 code: format!("HttpStatus{status}"),
@@ -82,6 +71,15 @@ impl ArmError {
             target: None,
             details: vec![],
         });
+        Self::from_detail(status, d, correlation_id, None)
+    }
+
+    fn from_detail(
+        status: u16,
+        d: ArmErrorDetail,
+        correlation_id: Option<String>,
+        request_id: Option<String>,
+    ) -> Self {
         Self {
             status,
             code: d.code,
@@ -89,7 +87,7 @@ impl ArmError {
             target: d.target,
             details: d.details,
             correlation_id,
-            request_id: None,
+            request_id,
         }
     }
 

@@ -134,6 +134,46 @@ impl<'a> Heartbeat<'a> {
     }
 }
 
+/// One status-polling loop: its deadline, the wait before its next poll, and what it has seen.
+struct Poll<'a> {
+    deadline: Instant,
+    kind: ResourceKind,
+    context: &'a str,
+    retry_after: Option<Duration>,
+    polls: u32,
+    /// Failed reads of the status in a row.
+    failures: u32,
+    /// The last status seen, for the deadline error.
+    last: String,
+    beat: Heartbeat<'a>,
+}
+
+impl<'a> Poll<'a> {
+    fn new(
+        first_retry_after: Option<Duration>,
+        deadline: Instant,
+        opts: &'a PutOptions,
+        context: &'a str,
+    ) -> Self {
+        Self {
+            deadline,
+            kind: opts.kind,
+            context,
+            retry_after: first_retry_after,
+            polls: 0,
+            failures: 0,
+            last: String::from("(not polled yet)"),
+            beat: Heartbeat::new(opts, context),
+        }
+    }
+
+    /// Records the status the latest poll read, and tells progress about it.
+    fn saw(&mut self, status: &str) {
+        self.last = status.to_string();
+        self.beat.status(status, self.polls);
+    }
+}
+
 pub fn is_terminal(status: &str) -> bool {
     ["Succeeded", "Failed", "Canceled", "Cancelled"]
         .iter()
@@ -143,6 +183,48 @@ pub fn is_terminal(status: &str) -> bool {
 pub fn provisioning_state(body: &Value) -> Option<&str> {
     body.pointer("/properties/provisioningState")
         .and_then(Value::as_str)
+}
+
+/// The error for an operation that ended `status` (`Failed` or `Canceled`): `error` is its
+/// error object, if any, and `from` the response that said so.
+fn operation_failed(
+    context: String,
+    status: &str,
+    error: Option<&Value>,
+    from: &Response,
+) -> InfraError {
+    InfraError::OperationFailed {
+        context,
+        status: status.to_string(),
+        error: Box::new(ArmError::from_operation(
+            from.status,
+            error,
+            status,
+            from.correlation_id(),
+        )),
+    }
+}
+
+/// What a resource body's `provisioningState` says: `Ok(None)` when it is done (no state, or
+/// `Succeeded`), `Ok(Some(state))` while it is still running, and the operation's error (with
+/// `failed_context(state)` as its context) when it ended `Failed` or `Canceled`. `from` is
+/// the response that carried the body.
+fn running_state<'v>(
+    v: &'v Value,
+    from: &Response,
+    failed_context: impl FnOnce(&str) -> String,
+) -> Result<Option<&'v str>, InfraError> {
+    match provisioning_state(v) {
+        None => Ok(None),
+        Some(s) if s.eq_ignore_ascii_case("Succeeded") => Ok(None),
+        Some(s) if is_terminal(s) => Err(operation_failed(
+            failed_context(s),
+            s,
+            v.pointer("/properties/error"),
+            from,
+        )),
+        Some(s) => Ok(Some(s)),
+    }
 }
 
 /// The outcome of a PUT that reached a terminal state.
@@ -209,45 +291,22 @@ impl ArmClient {
             } else {
                 resp.json(context)?
             };
-            match provisioning_state(&v) {
-                None => {
-                    return Ok(PutResult {
-                        body: v,
-                        status: resp.status,
-                        polls: 0,
-                    });
-                }
-                Some(s) if s.eq_ignore_ascii_case("Succeeded") => {
-                    return Ok(PutResult {
-                        body: v,
-                        status: resp.status,
-                        polls: 0,
-                    });
-                }
-                Some(s) if is_terminal(s) => {
-                    return Err(InfraError::OperationFailed {
-                        context: context.into(),
-                        status: s.to_string(),
-                        error: Box::new(ArmError::from_operation(
-                            resp.status,
-                            v.pointer("/properties/error"),
-                            s,
-                            resp.correlation_id(),
-                        )),
-                    });
-                }
-                Some(_) => {
-                    // The resource itself is the operation: the last GET is the final state.
-                    let (polls, body) = self
-                        .poll_resource(&url, resp.retry_after(), deadline, opts, context)
-                        .await?;
-                    return Ok(PutResult {
-                        body,
-                        status: resp.status,
-                        polls,
-                    });
-                }
+            if running_state(&v, &resp, |_| context.into())?.is_none() {
+                return Ok(PutResult {
+                    body: v,
+                    status: resp.status,
+                    polls: 0,
+                });
             }
+            // The resource itself is the operation: the last GET is the final state.
+            let (polls, body) = self
+                .poll_resource(&url, resp.retry_after(), deadline, opts, context)
+                .await?;
+            return Ok(PutResult {
+                body,
+                status: resp.status,
+                polls,
+            });
         }
         // The operation succeeded: the canonical final state is the resource itself.
         let final_resp = self
@@ -260,39 +319,23 @@ impl ArmClient {
             });
         }
         let v = final_resp.json(context)?;
-        match provisioning_state(&v) {
-            None => {}
-            Some(s) if s.eq_ignore_ascii_case("Succeeded") => {}
-            Some(s) if is_terminal(s) => {
-                return Err(InfraError::OperationFailed {
-                    context: format!(
-                        "{context} (the operation said Succeeded, the resource says {s})"
-                    ),
-                    status: s.to_string(),
-                    error: Box::new(ArmError::from_operation(
-                        200,
-                        v.pointer("/properties/error"),
-                        s,
-                        final_resp.correlation_id(),
-                    )),
-                });
-            }
-            Some(_) => {
-                // Still settling (e.g. `Updating`): wait for the resource's own terminal state.
-                let (more, body) = self
-                    .poll_resource(&url, final_resp.retry_after(), deadline, opts, context)
-                    .await?;
-                return Ok(PutResult {
-                    body,
-                    status: resp.status,
-                    polls: polls + more,
-                });
-            }
+        let failed_context =
+            |s: &str| format!("{context} (the operation said Succeeded, the resource says {s})");
+        if running_state(&v, &final_resp, failed_context)?.is_none() {
+            return Ok(PutResult {
+                body: v,
+                status: resp.status,
+                polls,
+            });
         }
+        // Still settling (e.g. `Updating`): wait for the resource's own terminal state.
+        let (more, body) = self
+            .poll_resource(&url, final_resp.retry_after(), deadline, opts, context)
+            .await?;
         Ok(PutResult {
-            body: v,
+            body,
             status: resp.status,
-            polls,
+            polls: polls + more,
         })
     }
 
@@ -354,6 +397,42 @@ impl ArmClient {
         Ok(())
     }
 
+    /// The next read of an operation's status at `url`: waits (or fails at the deadline), then
+    /// GETs it. A response `ok` rejects is a failed read of the status, not a failed operation:
+    /// it is tolerated (`Ok(None)`: read again) up to [`MAX_STATUS_READ_FAILURES`] in a row.
+    async fn next_status_read(
+        &self,
+        poll: &mut Poll<'_>,
+        url: &Url,
+        ok: fn(&Response) -> bool,
+    ) -> Result<Option<Response>, InfraError> {
+        self.wait_for_poll(
+            poll.retry_after,
+            poll.deadline,
+            poll.kind,
+            poll.context,
+            &poll.last,
+        )
+        .await?;
+        poll.polls += 1;
+        let r = self
+            .send(
+                Method::GET,
+                url,
+                None,
+                &SendOptions::default(),
+                poll.context,
+            )
+            .await?;
+        poll.retry_after = r.retry_after();
+        if !ok(&r) {
+            self.status_read_failed(&mut poll.failures, &r, poll.context)?;
+            return Ok(None);
+        }
+        poll.failures = 0;
+        Ok(Some(r))
+    }
+
     async fn poll_async(
         &self,
         op: &Url,
@@ -362,25 +441,15 @@ impl ArmClient {
         opts: &PutOptions,
         context: &str,
     ) -> Result<u32, InfraError> {
-        let mut retry_after = first_retry_after;
-        let mut polls = 0;
-        let mut failures = 0;
-        let mut last = String::from("(not polled yet)");
-        let mut beat = Heartbeat::new(opts, context);
+        let mut poll = Poll::new(first_retry_after, deadline, opts, context);
         loop {
-            self.wait_for_poll(retry_after, deadline, opts.kind, context, &last)
-                .await?;
-            polls += 1;
-            let r = self
-                .send(Method::GET, op, None, &SendOptions::default(), context)
-                .await?;
-            retry_after = r.retry_after();
-            if !r.is_success() {
-                // Reading the status failed, not the operation: read again.
-                self.status_read_failed(&mut failures, &r, context)?;
+            // Reading the status failed, not the operation: read again.
+            let Some(r) = self
+                .next_status_read(&mut poll, op, Response::is_success)
+                .await?
+            else {
                 continue;
-            }
-            failures = 0;
+            };
             let v = r.json(&format!("{context} (operation status)"))?;
             let Some(status) = v.get("status").and_then(Value::as_str) else {
                 return Err(r.malformed(
@@ -388,22 +457,12 @@ impl ArmClient {
                     "no `status` field in the operation resource",
                 ));
             };
-            last = status.to_string();
-            beat.status(status, polls);
+            poll.saw(status);
             if status.eq_ignore_ascii_case("Succeeded") {
-                return Ok(polls);
+                return Ok(poll.polls);
             }
             if is_terminal(status) {
-                return Err(InfraError::OperationFailed {
-                    context: context.into(),
-                    status: status.to_string(),
-                    error: Box::new(ArmError::from_operation(
-                        r.status,
-                        v.get("error"),
-                        status,
-                        r.correlation_id(),
-                    )),
-                });
+                return Err(operation_failed(context.into(), status, v.get("error"), &r));
             }
         }
     }
@@ -454,45 +513,19 @@ impl ArmClient {
         opts: &PutOptions,
         context: &str,
     ) -> Result<(u32, Value), InfraError> {
-        let mut retry_after = first_retry_after;
-        let mut polls = 0;
-        let mut failures = 0;
-        let mut last = String::from("(not polled yet)");
-        let mut beat = Heartbeat::new(opts, context);
+        let mut poll = Poll::new(first_retry_after, deadline, opts, context);
         loop {
-            self.wait_for_poll(retry_after, deadline, opts.kind, context, &last)
-                .await?;
-            polls += 1;
-            let r = self
-                .send(Method::GET, url, None, &SendOptions::default(), context)
-                .await?;
-            retry_after = r.retry_after();
-            if r.status != 200 {
-                self.status_read_failed(&mut failures, &r, context)?;
+            let Some(r) = self
+                .next_status_read(&mut poll, url, |r| r.status == 200)
+                .await?
+            else {
                 continue;
-            }
-            failures = 0;
-            let v = r.json(context)?;
-            let Some(s) = provisioning_state(&v) else {
-                return Ok((polls, v));
             };
-            last = s.to_string();
-            beat.status(s, polls);
-            if s.eq_ignore_ascii_case("Succeeded") {
-                return Ok((polls, v));
-            }
-            if is_terminal(s) {
-                return Err(InfraError::OperationFailed {
-                    context: context.into(),
-                    status: s.to_string(),
-                    error: Box::new(ArmError::from_operation(
-                        200,
-                        v.pointer("/properties/error"),
-                        s,
-                        r.correlation_id(),
-                    )),
-                });
-            }
+            let v = r.json(context)?;
+            let Some(s) = running_state(&v, &r, |_| context.into())? else {
+                return Ok((poll.polls, v));
+            };
+            poll.saw(s);
         }
     }
 

@@ -141,6 +141,33 @@ impl Fault {
             times,
         }
     }
+
+    /// The LRO started by the next PUT to a path containing `path_contains` ends Failed
+    /// with this error.
+    pub fn fail_operation(path_contains: &str, code: &str, message: &str) -> Self {
+        Self::new(
+            Some("PUT"),
+            path_contains,
+            FaultKind::FailOperation {
+                code: code.into(),
+                message: message.into(),
+            },
+            1,
+        )
+    }
+
+    /// The next `times` GETs of a path containing `path_contains` answer `status` with `body`.
+    pub fn raw_get(path_contains: &str, status: u16, body: impl Into<String>, times: u32) -> Self {
+        Self::new(
+            Some("GET"),
+            path_contains,
+            FaultKind::RawBody {
+                status,
+                body: body.into(),
+            },
+            times,
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -301,6 +328,13 @@ impl Emulator {
 
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         f(&mut self.state.lock().expect("emulator lock"))
+    }
+
+    /// Operations on `kind` report `InProgress` for their first `polls` status reads.
+    pub fn in_progress(&self, kind: Kind, polls: usize) {
+        self.with(|s| {
+            s.polls.insert(kind, vec!["InProgress".to_string(); polls]);
+        });
     }
 
     pub fn fault(&self, f: Fault) {
@@ -929,8 +963,20 @@ fn op_path(kind: Kind, path: &str, body: &Value, n: u64) -> String {
     }
 }
 
+/// The string at `pointer` in `v`, owned.
+fn string_at(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 fn immutable_change(kind: Kind, old: &Value, new: &Value) -> Option<(String, String, String)> {
     let diff = |t: &str, a: String, b: String| (a != b).then(|| (t.to_string(), a, b));
+    // `diff` of the JSON text at `pointer` (empty where absent).
+    let diff_at = |t: &str, pointer: &str| {
+        let text = |v: &Value| get(v, pointer).map(|v| v.to_string()).unwrap_or_default();
+        diff(t, text(old), text(new))
+    };
     if matches!(
         kind,
         Kind::Registry
@@ -950,15 +996,7 @@ fn immutable_change(kind: Kind, old: &Value, new: &Value) -> Option<(String, Str
     }
     match kind {
         Kind::Cluster => {
-            if let Some(d) = diff(
-                "properties.dnsPrefix",
-                get(old, "/properties/dnsPrefix")
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
-                get(new, "/properties/dnsPrefix")
-                    .map(|v| v.to_string())
-                    .unwrap_or_default(),
-            ) {
+            if let Some(d) = diff_at("properties.dnsPrefix", "/properties/dnsPrefix") {
                 return Some(d);
             }
             let pools = |v: &Value| {
@@ -1011,14 +1049,9 @@ fn immutable_change(kind: Kind, old: &Value, new: &Value) -> Option<(String, Str
             format!("{:?}", zone_set(old.get("zones"))),
             format!("{:?}", zone_set(new.get("zones"))),
         ),
-        Kind::TmProfile => diff(
+        Kind::TmProfile => diff_at(
             "properties.dnsConfig.relativeName",
-            get(old, "/properties/dnsConfig/relativeName")
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
-            get(new, "/properties/dnsConfig/relativeName")
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
+            "/properties/dnsConfig/relativeName",
         ),
         _ => None,
     }
@@ -1190,24 +1223,14 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
             p["idleTimeoutInMinutes"] = json!(4);
             p["publicIPAllocationMethod"] =
                 json!(p["publicIPAllocationMethod"].as_str().unwrap_or("Dynamic"));
-            if let Some(label) = p
-                .pointer("/dnsSettings/domainNameLabel")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            {
+            if let Some(label) = string_at(p, "/dnsSettings/domainNameLabel") {
                 p["dnsSettings"]["fqdn"] = json!(format!("{label}.{loc}.cloudapp.azure.com"));
             }
         }
         Kind::Cluster => {
             body["type"] = json!("Microsoft.ContainerService/ManagedClusters");
-            let requested = body
-                .pointer("/properties/kubernetesVersion")
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let running = old
-                .and_then(|o| o.pointer("/properties/currentKubernetesVersion"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            let requested = string_at(body, "/properties/kubernetesVersion");
+            let running = old.and_then(|o| string_at(o, "/properties/currentKubernetesVersion"));
             let version = match (&requested, &running) {
                 (Some(r), Some(cur)) if !cur.starts_with(r.as_str()) => {
                     s.upgrades.push(r.clone());
@@ -1228,10 +1251,7 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
             p["maxAgentPools"] = json!(100);
             p["nodeResourceGroup"] = json!(format!("MC_{name}"));
             if let Some(np) = p.get_mut("networkProfile")
-                && let Some(sku) = np
-                    .get("loadBalancerSku")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
+                && let Some(sku) = string_at(np, "/loadBalancerSku")
             {
                 np["loadBalancerSku"] = json!(if sku.eq_ignore_ascii_case("standard") {
                     "Standard".to_string()
@@ -1324,11 +1344,7 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
         Kind::TmProfile => {
             body["type"] = json!("Microsoft.Network/trafficManagerProfiles");
             let p = &mut body["properties"];
-            if let Some(rel) = p
-                .pointer("/dnsConfig/relativeName")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            {
+            if let Some(rel) = string_at(p, "/dnsConfig/relativeName") {
                 p["dnsConfig"]["fqdn"] = json!(format!("{rel}.trafficmanager.net"));
             }
             let m = &mut p["monitorConfig"];
@@ -1348,11 +1364,7 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
         Kind::TmEndpoint => {
             body["type"] = json!("Microsoft.Network/trafficManagerProfiles/azureEndpoints");
             let p = &mut body["properties"];
-            if let Some(t) = p
-                .get("targetResourceId")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-            {
+            if let Some(t) = string_at(p, "/targetResourceId") {
                 p["targetResourceId"] = json!(t.replace("/resourceGroups/", "/resourcegroups/"));
             }
             p["endpointMonitorStatus"] = json!("Online");

@@ -5,7 +5,10 @@
 pub mod emulator;
 
 use emulator::{Emulator, Recorded, SUB, TOKEN};
-use infra::arm::{ArmClient, ClientOptions, Endpoint, TokenSource};
+use infra::apply::ApplyReport;
+use infra::arm::lro::{PutOptions, PutResult};
+use infra::arm::{ArmClient, ClientOptions, Endpoint, InfraError, ResourceKind, TokenSource};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -77,6 +80,39 @@ pub async fn bootstrap(
     let report = infra::apply::apply(client, &plan, p).await.expect("apply");
     let lines = lines.lock().expect("lines").clone();
     (plan, report, lines)
+}
+
+/// The error the step `key` of an apply ended with.
+pub fn step_error<'a>(report: &'a ApplyReport, key: &str) -> &'a InfraError {
+    report.step(key).unwrap().result.as_ref().unwrap_err()
+}
+
+/// `put_and_wait` with the default options for `kind`.
+pub async fn put(
+    client: &ArmClient,
+    path: &str,
+    api_version: &str,
+    body: &Value,
+    kind: ResourceKind,
+    context: &str,
+) -> Result<PutResult, InfraError> {
+    client
+        .put_and_wait(path, api_version, body, &PutOptions::new(kind), context)
+        .await
+}
+
+/// Creates the resource group at `path` in eastus2 (context `rg`).
+pub async fn put_resource_group(client: &ArmClient, path: &str) {
+    put(
+        client,
+        path,
+        "2025-04-01",
+        &serde_json::json!({"location": "eastus2"}),
+        ResourceKind::ResourceGroup,
+        "rg",
+    )
+    .await
+    .expect("resource group");
 }
 
 pub fn puts(reqs: &[Recorded], path_contains: &str) -> Vec<Recorded> {
