@@ -408,7 +408,7 @@ fn validate_region(
         region: Some(region),
     };
     let overlay = format!("overlays/{region}/");
-    entry_point(catalogue, tree, region, &mut sink);
+    entry_point(catalogue, tree, region, &base.names.deployment, &mut sink);
     let files = base.files_with(tree);
     let objects = match effective::build(&files, overlay.trim_end_matches('/')) {
         Ok(o) => o,
@@ -487,7 +487,13 @@ fn find_placeholders(v: &Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
-fn entry_point(catalogue: &Catalogue, tree: &RenderedTree, region: &str, sink: &mut Sink<'_>) {
+fn entry_point(
+    catalogue: &Catalogue,
+    tree: &RenderedTree,
+    region: &str,
+    deployment: &str,
+    sink: &mut Sink<'_>,
+) {
     let g = &catalogue.gitops;
     let overlay_k = format!("overlays/{region}/kustomization.yaml");
     let get = |p: &str| tree.files.get(Path::new(p)).map(String::as_str);
@@ -592,6 +598,33 @@ fn entry_point(catalogue: &Catalogue, tree: &RenderedTree, region: &str, sink: &
                         || fk.metadata.namespace != g.namespace
                     {
                         sink.add("gitops-entry-point", &path, &id, "spec.sourceRef", format!("must name GitRepository `{}` in `{}` (gitops.sourceName: what the AKS Flux configuration creates)", g.source_name, g.namespace), help_render);
+                    }
+                    // Health: `wait: true` health-checks every applied object and makes Flux
+                    // ignore `healthChecks`; without it, the Deployment must be listed.
+                    let app_checked = fk.spec.health_checks.iter().any(|h| {
+                        h.kind == "Deployment"
+                            && h.name == deployment
+                            && h.namespace.as_deref() == Some(catalogue.app.namespace())
+                    });
+                    if !fk.spec.wait && !app_checked {
+                        sink.add(
+                            "gitops-entry-point",
+                            &path,
+                            &id,
+                            "spec.wait",
+                            "neither `wait: true` nor a health check of the Deployment: Flux reports Ready before the pods are",
+                            help_render,
+                        );
+                    }
+                    if fk.spec.wait && !fk.spec.health_checks.is_empty() {
+                        sink.add(
+                            "gitops-entry-point",
+                            &path,
+                            &id,
+                            "spec.healthChecks",
+                            "is ignored by Flux when `wait: true` (it checks every applied object instead)",
+                            help_render,
+                        );
                     }
                     if !fk.spec.prune {
                         sink.add(
@@ -1120,6 +1153,19 @@ fn rules(
             ),
             Some((_, p)) => {
                 let s = p.spec.as_ref();
+                if s.is_some_and(|s| s.max_unavailable.is_some() && s.min_available.is_some()) {
+                    sink.add(
+                        "workload-pdb",
+                        overlay,
+                        &format!(
+                            "PodDisruptionBudget/{}",
+                            p.metadata.name.as_deref().unwrap_or("")
+                        ),
+                        "spec",
+                        "sets both minAvailable and maxUnavailable; the API server rejects it",
+                        "set one of them (catalogue app.disruption); the overlay patch deletes the base's other one",
+                    );
+                }
                 let allowed = match (
                     s.and_then(|s| s.max_unavailable.as_ref()),
                     s.and_then(|s| s.min_available.as_ref()),

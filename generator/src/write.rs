@@ -8,10 +8,22 @@
 //! (same bytes, same mtime).
 //!
 //! Atomicity: every new content is first written into a staging directory inside the
-//! repository (`.gen-tmp-*`, same filesystem, so renames are atomic); only then are files
-//! moved into place, each replaced file being moved aside into the staging directory first.
-//! If any step fails, the moves done so far are undone in reverse order, so the tree is
-//! byte-for-byte what it was. The staging directory is removed in every case.
+//! repository (`.gen-tmp-*`, same filesystem, so renames are atomic) and nothing in the tree
+//! is touched until all of it is staged. A region directory that does not exist yet is staged
+//! whole and moved in with one rename; a region directory that is no longer rendered is moved
+//! aside whole; in an existing region directory each changed file is replaced by moving the
+//! old one aside and the staged one in. Every move is recorded; if any step fails the moves
+//! are undone in reverse order (each undo is a rename), so the tree is byte-for-byte what it
+//! was. If an undo itself fails, the error says so and the staging directory, which holds the
+//! original files, is kept. Otherwise the staging directory is removed.
+//!
+//! Safety: gen never follows a symlink where it owns a directory (`overlays`, `overlays/R`,
+//! ...) and refuses symlinks inside them, so it can neither read, replace nor remove a file
+//! outside the generated tree.
+//!
+//! Cost: no fsync (the tree is in Git; atomicity here is about failures, not power loss), and
+//! no per-file directories in the staging area: on this project's ext4 disks (mounted with
+//! `discard`) an `rmdir` costs 1-3 ms while a file creation costs ~50 µs (BENCHMARKS.md).
 
 use crate::render::RegionSelection;
 use crate::tree::{GENERATED_DIRS, RenderedTree};
@@ -19,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -31,6 +44,12 @@ pub enum Error {
     },
     #[error("{}: {message}", path.display())]
     Unsafe { path: PathBuf, message: String },
+    #[error("{cause}\nerror: undoing the partial write failed as well, so the tree is NOT as it was:\n  {}\n  help: the original files are kept in {}; move them back by hand", failures.join("\n  "), kept.display())]
+    RollbackFailed {
+        cause: Box<Error>,
+        failures: Vec<String>,
+        kept: PathBuf,
+    },
 }
 
 fn io_err<'p>(path: &'p Path, action: &'static str) -> impl FnOnce(io::Error) -> Error + 'p {
@@ -111,8 +130,27 @@ struct Plan<'t> {
     write: Vec<(PathBuf, &'t str, bool)>, // (path, content, exists)
     remove: Vec<PathBuf>,
     unchanged: usize,
-    /// Owned directories (repository-relative) to delete if they end up empty.
+    /// Owned directories (repository-relative) that exist, region directories included.
     dirs: BTreeSet<PathBuf>,
+    /// Region directories (`<top>/<region>`) in scope that exist on disk.
+    regions: BTreeSet<PathBuf>,
+    /// Region directories the tree renders files into.
+    rendered: BTreeSet<PathBuf>,
+}
+
+/// Refuses a symlink or non-directory where gen expects a directory it owns: following it
+/// would read, replace or remove files outside the generated tree.
+fn check_real_dir(repo: &Path, rel: &Path) -> Result<bool, Error> {
+    let abs = repo.join(rel);
+    match std::fs::symlink_metadata(&abs) {
+        Ok(m) if m.file_type().is_dir() => Ok(true),
+        Ok(_) => Err(Error::Unsafe {
+            path: rel.to_path_buf(),
+            message: "is a symlink or a file where gen owns a directory; remove it".into(),
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_err(&abs, "cannot inspect")(e)),
+    }
 }
 
 /// Region directories in scope: `<top>/<region>` for each generated top directory.
@@ -123,21 +161,28 @@ fn scope_dirs(
 ) -> Result<BTreeSet<PathBuf>, Error> {
     let mut dirs = BTreeSet::new();
     for top in GENERATED_DIRS {
+        if !check_real_dir(repo, Path::new(top))? {
+            if let RegionSelection::Only(regions) = scope {
+                dirs.extend(regions.iter().map(|r| Path::new(top).join(r)));
+            }
+            continue;
+        }
         match scope {
             RegionSelection::All => {
                 let abs = repo.join(top);
-                match std::fs::read_dir(&abs) {
-                    Ok(rd) => {
-                        for e in rd {
-                            let e = e.map_err(io_err(&abs, "cannot list"))?;
-                            let ft = e.file_type().map_err(io_err(&abs, "cannot list"))?;
-                            if ft.is_dir() {
-                                dirs.insert(Path::new(top).join(e.file_name()));
-                            }
-                        }
+                let rd = std::fs::read_dir(&abs).map_err(io_err(&abs, "cannot list"))?;
+                for e in rd {
+                    let e = e.map_err(io_err(&abs, "cannot list"))?;
+                    let ft = e.file_type().map_err(io_err(&abs, "cannot list"))?;
+                    let rel = Path::new(top).join(e.file_name());
+                    if ft.is_dir() {
+                        dirs.insert(rel);
+                    } else if ft.is_symlink() {
+                        return Err(Error::Unsafe {
+                            path: rel,
+                            message: "a symlink inside a generated directory; remove it".into(),
+                        });
                     }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(io_err(&abs, "cannot list")(e)),
                 }
             }
             RegionSelection::Only(regions) => {
@@ -153,6 +198,9 @@ fn scope_dirs(
         if let (Some(a), Some(b)) = (c.next(), c.next()) {
             dirs.insert(Path::new(a.as_os_str()).join(b.as_os_str()));
         }
+    }
+    for d in &dirs {
+        check_real_dir(repo, d)?;
     }
     Ok(dirs)
 }
@@ -213,7 +261,11 @@ fn plan<'t>(
     let mut on_disk = Vec::new();
     for d in scope_dirs(repo, tree, scope)? {
         list_files(repo, &d, &mut on_disk, &mut plan.dirs)?;
+        if plan.dirs.contains(&d) {
+            plan.regions.insert(d);
+        }
     }
+    plan.rendered = tree.files.keys().map(|p| region_of(p)).collect();
     let on_disk: BTreeSet<PathBuf> = on_disk.into_iter().collect();
     for (p, content) in &tree.files {
         if on_disk.contains(p) {
@@ -254,12 +306,17 @@ pub fn check_tree(
     Ok(r)
 }
 
+/// The region directory (`<top>/<region>`) of a repository-relative path.
+fn region_of(p: &Path) -> PathBuf {
+    p.components().take(2).collect()
+}
+
 enum Done {
-    /// `path` was moved to `backup`.
+    /// `path` (a file, or a whole region directory) was moved to `backup` in the staging dir.
     MovedAside { path: PathBuf, backup: PathBuf },
-    /// A new file was moved into `path`.
-    Placed { path: PathBuf },
-    /// Directory created.
+    /// `path` (a file, or a whole staged region directory) was moved in from `staged`.
+    Placed { path: PathBuf, staged: PathBuf },
+    /// Directory created in the repository.
     Created { dir: PathBuf },
 }
 
@@ -282,28 +339,61 @@ pub fn write_tree(
         .prefix(".gen-tmp-")
         .tempdir_in(repo)
         .map_err(io_err(repo, "cannot create the staging directory"))?;
-    let new_root = staging.path().join("new");
-    let old_root = staging.path().join("old");
-    // 1. Stage every new content: the only step that needs space, and it touches nothing.
-    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
+    let stage = staging.path();
+    // 1. Stage every new content: the only step that needs space, and it touches nothing in
+    //    the tree. A region directory that does not exist yet is staged whole (`d<n>`) and
+    //    later moved in with one rename; files of existing region directories are staged flat
+    //    (`f<n>`). No directory is created in the staging area that must be removed one by
+    //    one afterwards: on this project's disks `rmdir` costs milliseconds (BENCHMARKS.md).
+    let mut new_dirs: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut files: Vec<(&Path, PathBuf)> = Vec::new();
     for (p, content, _) in &plan.write {
-        let dst = new_root.join(p);
-        if let Some(parent) = dst.parent()
-            && made.insert(parent.to_path_buf())
-        {
-            std::fs::create_dir_all(parent).map_err(io_err(parent, "cannot create"))?;
-        }
+        let region = region_of(p);
+        let dst = if plan.regions.contains(&region) {
+            let staged = stage.join(format!("f{}", files.len()));
+            files.push((p.as_path(), staged.clone()));
+            staged
+        } else {
+            let root = match new_dirs.get(&region) {
+                Some(d) => d.clone(),
+                None => {
+                    let d = stage.join(format!("d{}", new_dirs.len()));
+                    std::fs::create_dir(&d).map_err(io_err(&d, "cannot create"))?;
+                    new_dirs.insert(region.clone(), d.clone());
+                    d
+                }
+            };
+            let dst = root.join(p.strip_prefix(&region).unwrap_or(p));
+            if let Some(parent) = dst.parent()
+                && parent != root
+            {
+                std::fs::create_dir_all(parent).map_err(io_err(parent, "cannot create"))?;
+            }
+            dst
+        };
         std::fs::write(&dst, content).map_err(io_err(&dst, "cannot write"))?;
     }
     // 2. Move into place, remembering every step so a failure can be undone.
     let mut done: Vec<Done> = Vec::new();
-    let result = apply(repo, &plan, &new_root, &old_root, &mut done);
-    if let Err(e) = result {
-        rollback(done);
-        return Err(e);
+    if let Err(cause) = apply(repo, stage, &plan, &new_dirs, &files, &mut done) {
+        return Err(match rollback(done) {
+            Ok(()) => cause,
+            Err(failures) => Error::RollbackFailed {
+                cause: Box::new(cause),
+                failures,
+                kept: staging.keep(),
+            },
+        });
     }
-    // 3. Remove owned directories that are now empty (deepest first).
-    for d in plan.dirs.iter().rev() {
+    // 3. Remove owned directories that per-file removals emptied (deepest first), and
+    //    top-level directories left empty.
+    let touched: BTreeSet<&Path> = plan
+        .remove
+        .iter()
+        .flat_map(|p| p.ancestors().skip(1))
+        .filter(|d| d.components().count() >= 2)
+        .collect();
+    for d in touched.iter().rev() {
         let abs = repo.join(d);
         if std::fs::read_dir(&abs).is_ok_and(|mut rd| rd.next().is_none()) {
             let _ = std::fs::remove_dir(&abs);
@@ -315,7 +405,9 @@ pub fn write_tree(
             let _ = std::fs::remove_dir(&abs);
         }
     }
-    drop(staging);
+    // Best effort: the tree is already complete; a staging directory that cannot be removed
+    // holds only old copies.
+    let _ = staging.close();
     report.written = plan.write.into_iter().map(|(p, _, _)| p).collect();
     report.removed = plan.remove;
     Ok(report)
@@ -338,43 +430,64 @@ fn ensure_dir(repo: &Path, dir: &Path, done: &mut Vec<Done>) -> Result<(), Error
 
 fn apply(
     repo: &Path,
+    stage: &Path,
     plan: &Plan<'_>,
-    new_root: &Path,
-    old_root: &Path,
+    new_dirs: &BTreeMap<PathBuf, PathBuf>,
+    files: &[(&Path, PathBuf)],
     done: &mut Vec<Done>,
 ) -> Result<(), Error> {
-    let aside = |p: &Path, done: &mut Vec<Done>| -> Result<(), Error> {
-        let abs = repo.join(p);
-        let backup = old_root.join(p);
-        if let Some(parent) = backup.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err(parent, "cannot create"))?;
-        }
+    let mut backups = 0usize;
+    let mut aside = |abs: PathBuf, done: &mut Vec<Done>| -> Result<(), Error> {
+        let backup = stage.join(format!("b{backups}"));
+        backups += 1;
         std::fs::rename(&abs, &backup).map_err(io_err(&abs, "cannot move aside"))?;
         done.push(Done::MovedAside { path: abs, backup });
         fail_point(done.len())
     };
+    // Removals: a region directory nothing is rendered into any more goes aside whole (one
+    // rename); other stale files one by one.
+    let rendered: BTreeSet<PathBuf> = plan.rendered.clone();
+    let gone: BTreeSet<&PathBuf> = plan
+        .regions
+        .iter()
+        .filter(|r| !rendered.contains(*r))
+        .collect();
+    for r in &gone {
+        aside(repo.join(r), done)?;
+    }
     for p in &plan.remove {
-        aside(p, done)?;
-    }
-    let mut by_dir: BTreeMap<&Path, Vec<&Path>> = BTreeMap::new();
-    for (p, _, _) in &plan.write {
-        by_dir
-            .entry(p.parent().unwrap_or(Path::new("")))
-            .or_default()
-            .push(p);
-    }
-    for (dir, files) in by_dir {
-        ensure_dir(repo, dir, done)?;
-        for p in files {
-            let abs = repo.join(p);
-            if abs.exists() {
-                aside(p, done)?;
-            }
-            let staged = new_root.join(p);
-            std::fs::rename(&staged, &abs).map_err(io_err(&abs, "cannot move into place"))?;
-            done.push(Done::Placed { path: abs });
-            fail_point(done.len())?;
+        if !gone.contains(&region_of(p)) {
+            aside(repo.join(p), done)?;
         }
+    }
+    // New region directories: one rename each.
+    for (region, staged) in new_dirs {
+        if let Some(top) = region.parent() {
+            ensure_dir(repo, top, done)?;
+        }
+        let abs = repo.join(region);
+        std::fs::rename(staged, &abs).map_err(io_err(&abs, "cannot move into place"))?;
+        done.push(Done::Placed {
+            path: abs,
+            staged: staged.clone(),
+        });
+        fail_point(done.len())?;
+    }
+    // Changed and new files of existing region directories.
+    for (p, staged) in files {
+        if let Some(parent) = p.parent() {
+            ensure_dir(repo, parent, done)?;
+        }
+        let abs = repo.join(p);
+        if std::fs::symlink_metadata(&abs).is_ok() {
+            aside(abs.clone(), done)?;
+        }
+        std::fs::rename(staged, &abs).map_err(io_err(&abs, "cannot move into place"))?;
+        done.push(Done::Placed {
+            path: abs,
+            staged: staged.clone(),
+        });
+        fail_point(done.len())?;
     }
     Ok(())
 }
@@ -382,11 +495,14 @@ fn apply(
 /// Test hook: `GEN_TEST_FAIL_AFTER_MOVES=n` fails the write after its n-th move, so the
 /// tests can prove that a failure mid-way leaves the tree byte-for-byte unchanged.
 fn fail_point(moves: usize) -> Result<(), Error> {
-    match std::env::var("GEN_TEST_FAIL_AFTER_MOVES")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        Some(n) if moves >= n => Err(Error::Io {
+    static AFTER: OnceLock<Option<usize>> = OnceLock::new();
+    let after = AFTER.get_or_init(|| {
+        std::env::var("GEN_TEST_FAIL_AFTER_MOVES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    });
+    match after {
+        Some(n) if moves >= *n => Err(Error::Io {
             path: PathBuf::from("."),
             action: "injected failure (GEN_TEST_FAIL_AFTER_MOVES)",
             source: io::Error::other("test hook"),
@@ -395,18 +511,23 @@ fn fail_point(moves: usize) -> Result<(), Error> {
     }
 }
 
-fn rollback(done: Vec<Done>) {
+/// Undoes `done` in reverse order. Every step is a rename back into place (or the removal of
+/// a directory gen created), so nothing is copied. Returns the steps that failed.
+fn rollback(done: Vec<Done>) -> Result<(), Vec<String>> {
+    let mut failures = Vec::new();
     for step in done.into_iter().rev() {
-        match step {
-            Done::Placed { path } => {
-                let _ = std::fs::remove_file(path);
-            }
-            Done::MovedAside { path, backup } => {
-                let _ = std::fs::rename(backup, path);
-            }
-            Done::Created { dir } => {
-                let _ = std::fs::remove_dir(dir);
-            }
+        let (what, r) = match &step {
+            Done::Placed { path, staged } => (path, std::fs::rename(path, staged)),
+            Done::MovedAside { path, backup } => (path, std::fs::rename(backup, path)),
+            Done::Created { dir } => (dir, std::fs::remove_dir(dir)),
+        };
+        if let Err(e) = r {
+            failures.push(format!("{}: {e}", what.display()));
         }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures)
     }
 }
