@@ -132,15 +132,16 @@ impl RegionDiff {
     }
 }
 
-/// A change fully described by the workload summary (only the Deployment's image/replicas/
-/// readiness, or the HPA bounds, moved), so a commit message need not list the object.
+/// A change fully described by the workload summary (only the Deployment's image/readiness,
+/// or the HPA bounds, which carry the replicas, moved), so a commit message need not list the
+/// object. A Deployment's own `spec.replicas` is not in the summary (the HPA owns the count), so
+/// a change to it is listed as an object change.
 fn workload_only(c: &ObjectChange) -> bool {
     if c.kind != ChangeKind::Changed {
         return false;
     }
     let covered = |p: &str| {
-        p == "spec.replicas"
-            || p == "spec.minReplicas"
+        p == "spec.minReplicas"
             || p == "spec.maxReplicas"
             || (p.starts_with("spec.template.spec.containers[")
                 && (p.ends_with("].image") || p.contains("].readinessProbe.")))

@@ -2,8 +2,9 @@
 //! validated (see [`crate::validate`]) before [`crate::write`] replaces the files atomically.
 //!
 //! Layout of what is rendered, per region `R` of the catalogue:
-//! - `overlays/R/`: `kustomization.yaml` (base, namespace, region label, image, replicas) and
-//!   one strategic-merge patch per object the region changes;
+//! - `overlays/R/`: `kustomization.yaml` (base, namespace, region label, image) and one
+//!   strategic-merge patch per object the region changes (the region's minimum replicas is the
+//!   HPA's `minReplicas`; no `replicas:`, the HPA owns the Deployment's count);
 //! - Flux: `clusters/R/kustomization.yaml` + `clusters/R/<app>.yaml`, a Flux `Kustomization`
 //!   whose path is `./overlays/R` and whose source is the GitRepository the AKS Flux
 //!   configuration creates (`gitops.sourceName`);

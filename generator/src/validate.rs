@@ -49,7 +49,7 @@ pub const RULES: &[(&str, &str, &str)] = &[
     ),
     (
         "region-values",
-        "the built objects carry the catalogue's values (replicas, image, zones, probes, REGION, public IP)",
+        "the built objects carry the catalogue's values (HPA min/max replicas, image, zones, probes, REGION, public IP)",
         "the catalogue is the one truth; a hand edit or a stale render diverges from it",
     ),
     (
@@ -76,6 +76,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "workload-hpa",
         "an HPA targets every Deployment; min >= zones; max >= min",
         "autoscaling must never scale below the zone-spread floor",
+    ),
+    (
+        "workload-replicas-owned-by-hpa",
+        "a Deployment that an HPA targets does not set spec.replicas (the HPA's minReplicas carries the region's minimum)",
+        "Flux (server-side apply, drift correction) and Argo CD self-heal re-apply spec.replicas at every reconcile, resetting a Deployment the HPA scaled up, worst in a region absorbing failover load; the Kubernetes HPA docs advise leaving it out",
     ),
     (
         "workload-resources",
@@ -448,7 +453,7 @@ fn validate_region(
     if bad_origins.is_empty()
         && let Some(r) = catalogue.region(region)
     {
-        rules(catalogue, r, &typed, &objects, &overlay, &mut sink);
+        rules(catalogue, r, &typed, &base.objects, &overlay, &mut sink);
     }
     sink.findings
 }
@@ -729,7 +734,7 @@ fn rules(
     catalogue: &Catalogue,
     region: &catalogue::Region,
     t: &Typed<'_>,
-    _objects: &[Object],
+    base_objects: &[Object],
     overlay: &str,
     sink: &mut Sink<'_>,
 ) {
@@ -762,8 +767,35 @@ fn rules(
             .as_ref()
             .and_then(|m| m.labels.clone())
             .unwrap_or_default();
-        let replicas = spec.replicas.unwrap_or(1);
-        if replicas != i32::try_from(region.replicas.min).unwrap_or(i32::MAX) {
+        // The HPA that scales this Deployment, if any: it owns the replica count.
+        let name = d.metadata.name.as_deref().unwrap_or("");
+        let hpa = t.hpas.iter().find(|(_, h)| {
+            h.spec.as_ref().is_some_and(|s| {
+                s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name
+            })
+        });
+        let hpa_min = hpa.map(|(_, h)| h.spec.as_ref().and_then(|s| s.min_replicas).unwrap_or(1));
+        if hpa.is_some()
+            && let Some(set) = spec.replicas
+        {
+            // Reported where it is set: the base file, or else the overlay (`replicas:` or a patch).
+            let in_base = base_objects
+                .iter()
+                .any(|b| b.id() == id && b.value.pointer("/spec/replicas").is_some());
+            sink.add(
+                "workload-replicas-owned-by-hpa",
+                if in_base { file } else { overlay },
+                &id,
+                "spec.replicas",
+                format!(
+                    "is set ({set}) while an HPA scales this Deployment; every Flux reconcile would reset it to {set}"
+                ),
+                "remove `replicas` from the Deployment and `replicas:` from the overlay's kustomization.yaml; the HPA's minReplicas is the region's minimum",
+            );
+        }
+        // The lowest count the Deployment runs at: the HPA's min, else its own replicas.
+        let replicas = hpa_min.or(spec.replicas).unwrap_or(1);
+        if hpa.is_none() && replicas != i32::try_from(region.replicas.min).unwrap_or(i32::MAX) {
             sink.add(
                 "region-values",
                 overlay,
@@ -1192,12 +1224,6 @@ fn rules(
             }
         }
         // HPA.
-        let name = d.metadata.name.as_deref().unwrap_or("");
-        let hpa = t.hpas.iter().find(|(_, h)| {
-            h.spec.as_ref().is_some_and(|s| {
-                s.scale_target_ref.kind == "Deployment" && s.scale_target_ref.name == name
-            })
-        });
         match hpa {
             None => sink.add(
                 "workload-hpa",

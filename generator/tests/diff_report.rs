@@ -16,7 +16,8 @@ fn region<'a>(name: &'a str, tag: &'a str, replicas: u32) -> FixtureRegion<'a> {
 }
 
 /// A repository whose HEAD has eastus2 + centralus at 1.0.0, and whose work tree bumps
-/// eastus2 to 1.1.0 with 6 replicas, removes centralus and adds westus3.
+/// eastus2 to 1.1.0 with 6 replicas (the HPA's minReplicas; the Deployment sets none), removes
+/// centralus and adds westus3.
 fn changed_repo(sb: &Sandbox) -> std::path::PathBuf {
     let repo = sb.init_repo("work");
     write_fixture_tree(
@@ -64,25 +65,35 @@ fn markdown_summary_rows_for_a_known_change() {
     };
     assert_eq!(
         row("eastus2"),
-        "| `eastus2` | `hello:1.0.0` → **`hello:1.1.0`** | `3` → **`6`** | `/readyz` → **`/ready`** | 1 changed |"
+        "| `eastus2` | `hello:1.0.0` → **`hello:1.1.0`** | `3 (HPA 3–12)` → **`6 (HPA 6–12)`** | `/readyz` → **`/ready`** | 2 changed |"
     );
     assert_eq!(
         row("westus3"),
-        "| `westus3` (added) | `hello:1.1.0` | `3` | `/readyz` | 3 added |"
+        "| `westus3` (added) | `hello:1.1.0` | `3 (HPA 3–12)` | `/readyz` | 4 added |"
     );
     assert_eq!(
         row("centralus"),
-        "| `centralus` (removed) | ~~`hello:1.0.0`~~ | ~~`3`~~ | ~~`/readyz`~~ | 3 removed |"
+        "| `centralus` (removed) | ~~`hello:1.0.0`~~ | ~~`3 (HPA 3–12)`~~ | ~~`/readyz`~~ | 4 removed |"
     );
     // Detail: field paths with old → new, and a unified diff in a collapsible section.
-    assert!(md.contains("<details><summary><b>eastus2</b>: image hello 1.0.0 → 1.1.0, replicas 3 → 6, readiness /readyz → /ready</summary>"), "{md}");
-    assert!(md.contains("- `spec.replicas`: `3` → `6`"), "{md}");
+    assert!(md.contains("<details><summary><b>eastus2</b>: image hello 1.0.0 → 1.1.0, replicas 3 → 6, autoscaling 3–12 → 6–12, readiness /readyz → /ready</summary>"), "{md}");
+    // The replicas change is the HPA's minReplicas; the Deployment has no spec.replicas.
+    assert!(md.contains("- `spec.minReplicas`: `3` → `6`"), "{md}");
+    assert!(!md.contains("spec.replicas"), "{md}");
     assert!(md.contains("- `spec.template.spec.containers[name=hello].image`: `contosoha.azurecr.io/hello:1.0.0` → `contosoha.azurecr.io/hello:1.1.0`"), "{md}");
     assert!(
         md.contains("```diff\n--- a/Deployment/hello/hello\n+++ b/Deployment/hello/hello\n"),
         "{md}"
     );
-    assert!(md.contains("-  replicas: 3\n+  replicas: 6\n"), "{md}");
+    assert!(
+        md.contains("```diff\n--- a/HorizontalPodAutoscaler/hello/hello\n+++ b/HorizontalPodAutoscaler/hello/hello\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("-  minReplicas: 3\n+  minReplicas: 6\n"),
+        "{md}"
+    );
+    assert!(!md.contains("  replicas: "), "{md}");
 
     // The checkout was not touched.
     assert_eq!(sb.git(&repo, &["status", "--porcelain"]), status_before);
@@ -101,10 +112,11 @@ fn text_report_has_no_colour_when_not_a_terminal() {
         !text.contains('\u{1b}'),
         "ANSI escapes in piped output:\n{text}"
     );
-    assert!(text.contains("eastus2  changed  image hello 1.0.0 → 1.1.0, replicas 3 → 6, readiness /readyz → /ready"), "{text}");
-    assert!(text.contains("westus3  added  (3 objects)"), "{text}");
-    assert!(text.contains("centralus  removed  (3 objects)"), "{text}");
-    assert!(text.contains("spec.replicas: 3 → 6"), "{text}");
+    assert!(text.contains("eastus2  changed  image hello 1.0.0 → 1.1.0, replicas 3 → 6, autoscaling 3–12 → 6–12, readiness /readyz → /ready"), "{text}");
+    assert!(text.contains("westus3  added  (4 objects)"), "{text}");
+    assert!(text.contains("centralus  removed  (4 objects)"), "{text}");
+    assert!(text.contains("spec.minReplicas: 3 → 6"), "{text}");
+    assert!(!text.contains("spec.replicas"), "{text}");
 }
 
 #[test]
@@ -117,7 +129,7 @@ fn no_differences_is_success_and_says_so() {
     let (md, _) = assert_exit(&out, 0);
     assert!(md.contains("0 of 1 region changed"), "{md}");
     assert!(
-        md.contains("| `eastus2` | `hello:1.0.0` | `3` | `/readyz` | — |"),
+        md.contains("| `eastus2` | `hello:1.0.0` | `3 (HPA 3–12)` | `/readyz` | — |"),
         "{md}"
     );
     assert!(md.contains("No region's built manifests change."), "{md}");

@@ -110,10 +110,23 @@ fn render_commit_push_then_flux_builds_what_the_catalogue_says() {
             "{}",
             region.name
         );
+        // The HPA owns the count (min = the catalogue's min); the Deployment sets none.
+        assert!(
+            d["spec"].get("replicas").is_none(),
+            "{}: the Deployment sets spec.replicas",
+            region.name
+        );
+        let hpa = hpa_of(&objects, d, &region.name);
         assert_eq!(
-            d["spec"]["replicas"].as_u64(),
+            hpa["spec"]["minReplicas"].as_u64(),
             Some(u64::from(region.replicas.min)),
-            "{}: replicas = min",
+            "{}: minReplicas = min",
+            region.name
+        );
+        assert_eq!(
+            hpa["spec"]["maxReplicas"].as_u64(),
+            Some(u64::from(region.replicas.max)),
+            "{}: maxReplicas = max",
             region.name
         );
     }
@@ -179,7 +192,31 @@ fn render_commit_push_then_flux_builds_what_the_catalogue_says() {
         d["spec"]["template"]["spec"]["containers"][0]["image"],
         format!("{}.azurecr.io/{}:1.1.0", cat.registry.name, cat.app.image)
     );
-    assert_eq!(d["spec"]["replicas"], 6);
+    assert!(d["spec"].get("replicas").is_none(), "{d}");
+    let hpa = hpa_of(&objects, d, "eastus2");
+    assert_eq!(hpa["spec"]["minReplicas"], 6);
+    assert_eq!(hpa["spec"]["maxReplicas"], 12);
+}
+
+/// The one HorizontalPodAutoscaler of `objects`, asserting that its scaleTargetRef names the
+/// Deployment `d` (same namespace).
+#[track_caller]
+fn hpa_of<'a>(objects: &'a [Value], d: &Value, region: &str) -> &'a Value {
+    let hpas: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "HorizontalPodAutoscaler")
+        .collect();
+    assert_eq!(hpas.len(), 1, "{region}: one HorizontalPodAutoscaler");
+    let hpa = hpas[0];
+    let target = &hpa["spec"]["scaleTargetRef"];
+    assert_eq!(target["apiVersion"], "apps/v1", "{region}");
+    assert_eq!(target["kind"], "Deployment", "{region}");
+    assert_eq!(target["name"], d["metadata"]["name"], "{region}");
+    assert_eq!(
+        hpa["metadata"]["namespace"], d["metadata"]["namespace"],
+        "{region}"
+    );
+    hpa
 }
 
 #[test]

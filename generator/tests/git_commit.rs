@@ -104,7 +104,26 @@ fn message_says_what_changed_per_region_with_the_catalogue() {
     );
     assert_eq!(lines[4], "westus3: added", "{msg}");
     assert_eq!(lines[5], "catalogue.yaml: updated", "{msg}");
+    // `replicas 3 → 6` is the HPA's minReplicas: the committed overlay moves the HPA's bounds
+    // and sets no replicas on the Deployment (the HPA owns the count).
+    let hpa = sb.git(
+        &repo,
+        &[
+            "show",
+            "HEAD:overlays/eastus2/patch-horizontalpodautoscaler.yaml",
+        ],
+    );
+    assert!(hpa.contains("\n  minReplicas: 6\n"), "{hpa}");
+    assert!(hpa.contains("\n  maxReplicas: 12\n"), "{hpa}");
+    let kustomization = sb.git(&repo, &["show", "HEAD:overlays/eastus2/kustomization.yaml"]);
+    assert!(!kustomization.contains("replicas:"), "{kustomization}");
+    let deployment = sb.git(&repo, &["show", "HEAD:base/deployment.yaml"]);
+    assert!(!deployment.contains("\n  replicas:"), "{deployment}");
     let files = changed_files(&sb, &repo);
+    assert!(
+        files.contains(&"M\toverlays/eastus2/patch-horizontalpodautoscaler.yaml".to_string()),
+        "{files:?}"
+    );
     assert!(
         files.contains(&"M\tcatalogue.yaml".to_string()),
         "{files:?}"

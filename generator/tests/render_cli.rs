@@ -316,3 +316,82 @@ fn a_failure_leaves_the_tree_unchanged() {
     );
     assert_eq!(snapshot(repo.path()), before);
 }
+
+#[test]
+fn replicas_on_a_deployment_an_hpa_scales_is_refused_and_nothing_is_written() {
+    let good = helpers::default_catalogue_text();
+    let repo = temp_repo(&good);
+    assert!(gen_in(repo.path(), &["render"]).status.success());
+    let dep = repo.path().join("base/deployment.yaml");
+    let original = std::fs::read_to_string(&dep).unwrap();
+    assert!(!original.contains("\n  replicas:"), "{original}");
+    // 1. `replicas:` injected into the base copy: render refuses, writes nothing.
+    std::fs::write(
+        &dep,
+        original.replace(
+            "\n  revisionHistoryLimit:",
+            "\n  replicas: 3\n  revisionHistoryLimit:",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        repo.path().join("catalogue.yaml"),
+        good.replace("tag: \"1.0.0\"", "tag: \"1.0.2\""),
+    )
+    .unwrap();
+    let before = snapshot(repo.path());
+    let out = gen_in(repo.path(), &["render"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("workload-replicas-owned-by-hpa"), "{err}");
+    assert!(err.contains("base/deployment.yaml"), "{err}");
+    assert!(err.contains("spec.replicas"), "{err}");
+    assert_eq!(snapshot(repo.path()), before);
+    // `gen validate` reports it on the committed tree too.
+    let out = gen_in(repo.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let all = stdout(&out);
+    assert!(
+        all.contains("base/deployment.yaml:")
+            && all.contains(
+                "error[workload-replicas-owned-by-hpa]: Deployment/hello `spec.replicas`"
+            ),
+        "{all}"
+    );
+
+    // 2. A hand-edited overlay with a kustomize `replicas:` block: `gen validate` reports it.
+    std::fs::write(&dep, &original).unwrap();
+    std::fs::write(repo.path().join("catalogue.yaml"), &good).unwrap();
+    let out = gen_in(repo.path(), &["validate"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let k = repo.path().join("overlays/eastus2/kustomization.yaml");
+    let text = std::fs::read_to_string(&k).unwrap();
+    std::fs::write(
+        &k,
+        text.replace(
+            "patches:\n",
+            "replicas:\n  - name: hello\n    count: 3\npatches:\n",
+        ),
+    )
+    .unwrap();
+    let out = gen_in(repo.path(), &["validate"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let all = stdout(&out);
+    assert!(
+        all.contains("overlays/eastus2/: error[workload-replicas-owned-by-hpa]: Deployment/hello `spec.replicas`"),
+        "{all}"
+    );
+    assert!(all.contains("(regions: eastus2)"), "{all}");
+}

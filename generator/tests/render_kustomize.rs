@@ -79,7 +79,8 @@ fn every_region_builds_with_kubectl_and_carries_the_catalogue_values() {
 
                     // The catalogue's values.
                     let d = find(&built, "Deployment");
-                    assert_eq!(d["spec"]["replicas"], region.replicas.min);
+                    // The HPA owns the count: no spec.replicas for Flux to reset it to.
+                    assert!(d["spec"].get("replicas").is_none(), "{r}: the Deployment sets spec.replicas");
                     assert_eq!(d["metadata"]["namespace"], c.app.namespace());
                     let pod = &d["spec"]["template"]["spec"];
                     let ctr = &pod["containers"][0];
@@ -109,6 +110,10 @@ fn every_region_builds_with_kubectl_and_carries_the_catalogue_values() {
                     let hpa = find(&built, "HorizontalPodAutoscaler");
                     assert_eq!(hpa["spec"]["minReplicas"], region.replicas.min);
                     assert_eq!(hpa["spec"]["maxReplicas"], region.replicas.max);
+                    assert_eq!(hpa["spec"]["scaleTargetRef"]["apiVersion"], "apps/v1");
+                    assert_eq!(hpa["spec"]["scaleTargetRef"]["kind"], "Deployment");
+                    assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], d["metadata"]["name"]);
+                    assert_eq!(hpa["metadata"]["namespace"], d["metadata"]["namespace"]);
                     let ns = find(&built, "Namespace");
                     assert_eq!(ns["metadata"]["name"], c.app.namespace());
                     let all = serde_json::to_string(&built).unwrap();

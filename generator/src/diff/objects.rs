@@ -259,7 +259,9 @@ fn fields_diff(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>)
 pub struct Workload {
     /// Image of the first container of the (first) Deployment.
     pub image: Option<String>,
-    /// `spec.replicas` of that Deployment.
+    /// The Deployment's replica floor: `minReplicas` of the HPA whose `scaleTargetRef` names
+    /// it (the HPA owns the count; the Deployment sets no `spec.replicas`), else the
+    /// Deployment's own `spec.replicas`. `replicas 3 → 6` in a summary is this value.
     pub replicas: Option<String>,
     /// `min–max` of the HorizontalPodAutoscaler, if any.
     pub autoscaling: Option<String>,
@@ -270,11 +272,8 @@ pub struct Workload {
 impl Workload {
     pub fn of(objects: &Manifests) -> Self {
         let mut w = Self::default();
-        if let Some(d) = objects
-            .iter()
-            .find(|(k, _)| k.kind == "Deployment")
-            .map(|(_, v)| v)
-        {
+        let deployment = objects.iter().find(|(k, _)| k.kind == "Deployment");
+        if let Some((_, d)) = deployment {
             let c = d.pointer("/spec/template/spec/containers/0");
             w.image = c
                 .and_then(|c| c.get("image"))
@@ -293,9 +292,22 @@ impl Workload {
                 }
             });
         }
+        // The HPA scaling that Deployment (any HPA when there is no Deployment).
+        let targets = |hk: &ObjectKey, h: &Value| match deployment {
+            Some((dk, _)) => {
+                hk.namespace == dk.namespace
+                    && h.pointer("/spec/scaleTargetRef/kind")
+                        .and_then(Value::as_str)
+                        == Some("Deployment")
+                    && h.pointer("/spec/scaleTargetRef/name")
+                        .and_then(Value::as_str)
+                        == Some(dk.name.as_str())
+            }
+            None => true,
+        };
         if let Some(h) = objects
             .iter()
-            .find(|(k, _)| k.kind == "HorizontalPodAutoscaler")
+            .find(|(k, v)| k.kind == "HorizontalPodAutoscaler" && targets(k, v))
             .map(|(_, v)| v)
         {
             let min = h
@@ -307,6 +319,9 @@ impl Workload {
                 .map(show)
                 .unwrap_or("?".into());
             w.autoscaling = Some(format!("{min}–{max}"));
+            if deployment.is_some() {
+                w.replicas = Some(min);
+            }
         }
         w
     }
@@ -406,6 +421,55 @@ mod tests {
                 "spec.paused None Some(\"true\")",
             ]
         );
+    }
+
+    fn key(kind: &str, name: &str) -> ObjectKey {
+        ObjectKey {
+            api_version: String::new(),
+            kind: kind.into(),
+            namespace: "hello".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn replicas_are_the_min_of_the_hpa_scaling_the_deployment() {
+        let mut m = Manifests::new();
+        m.insert(
+            key("Deployment", "hello"),
+            serde_json::json!({"spec": {"template": {"spec": {"containers": [{"image": "x:1"}]}}}}),
+        );
+        m.insert(
+            key("HorizontalPodAutoscaler", "other"),
+            serde_json::json!({"spec": {"scaleTargetRef": {"kind": "Deployment", "name": "other"},
+                "minReplicas": 9, "maxReplicas": 9}}),
+        );
+        m.insert(
+            key("HorizontalPodAutoscaler", "hello"),
+            serde_json::json!({"spec": {"scaleTargetRef": {"kind": "Deployment", "name": "hello"},
+                "minReplicas": 3, "maxReplicas": 12}}),
+        );
+        let w = Workload::of(&m);
+        assert_eq!(w.replicas.as_deref(), Some("3"));
+        assert_eq!(w.autoscaling.as_deref(), Some("3–12"));
+        assert_eq!(w.replicas_label().as_deref(), Some("3 (HPA 3–12)"));
+        let mut six = m.clone();
+        six.insert(
+            key("HorizontalPodAutoscaler", "hello"),
+            serde_json::json!({"spec": {"scaleTargetRef": {"kind": "Deployment", "name": "hello"},
+                "minReplicas": 6, "maxReplicas": 12}}),
+        );
+        assert_eq!(
+            workload_changes(&w, &Workload::of(&six)),
+            ["replicas 3 → 6", "autoscaling 3–12 → 6–12"]
+        );
+        // Without an HPA, the Deployment's own spec.replicas.
+        let mut bare = Manifests::new();
+        bare.insert(
+            key("Deployment", "hello"),
+            serde_json::json!({"spec": {"replicas": 2}}),
+        );
+        assert_eq!(Workload::of(&bare).replicas.as_deref(), Some("2"));
     }
 
     #[test]

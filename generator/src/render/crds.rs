@@ -24,6 +24,8 @@ pub struct KustomizeFile {
     pub labels: Vec<LabelSet>,
     #[serde(default)]
     pub images: Vec<ImageOverride>,
+    /// Not rendered by gen (an HPA owns the Deployment's count); parsed so that an overlay
+    /// setting it builds and rule `workload-replicas-owned-by-hpa` reports it.
     #[serde(default)]
     pub replicas: Vec<ReplicaOverride>,
     #[serde(default)]

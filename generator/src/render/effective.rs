@@ -7,6 +7,11 @@
 //! overlays itself, `KustomizeFile` rejects every kustomization field outside the subset (so
 //! nothing is silently ignored), and the test suite compares this build with the real
 //! `kubectl kustomize` output for every region of the shipped catalogue.
+//!
+//! `replicas` is still built although gen no longer renders it (the HPA's `minReplicas`
+//! carries the region's minimum): a hand-edited or stale overlay that sets it must build as
+//! kustomize builds it, so that rule `workload-replicas-owned-by-hpa` reports the
+//! `spec.replicas` it produces instead of a generic unsupported-field error.
 
 use super::crds::KustomizeFile;
 use serde_json::{Map, Value};

@@ -279,10 +279,12 @@ pub fn assert_exit(out: &Output, code: i32) -> (String, String) {
 }
 
 /// A tiny hand-written GitOps tree for diff tests that do not need `gen render`: a base with a
-/// Deployment and a Service, and per region an overlay and a Flux entry point.
+/// Deployment (no `spec.replicas`), a Service and an HPA scaling the Deployment, and per region
+/// an overlay and a Flux entry point.
 pub struct FixtureRegion<'a> {
     pub name: &'a str,
     pub tag: &'a str,
+    /// The region's minimum: the HPA's `minReplicas` (max stays 12), as `gen render` does it.
     pub replicas: u32,
     pub readiness: &'a str,
 }
@@ -295,17 +297,22 @@ pub fn write_fixture_tree(repo: &Path, regions: &[FixtureRegion<'_>]) {
     std::fs::create_dir_all(&base).unwrap();
     std::fs::write(
         base.join("kustomization.yaml"),
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - service.yaml\n",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - service.yaml\n  - hpa.yaml\n",
     )
     .unwrap();
     std::fs::write(
         base.join("deployment.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: hello\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: hello}\n  template:\n    metadata:\n      labels: {app: hello}\n    spec:\n      containers:\n        - name: hello\n          image: hello\n          ports: [{containerPort: 8080}]\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: hello\nspec:\n  selector:\n    matchLabels: {app: hello}\n  template:\n    metadata:\n      labels: {app: hello}\n    spec:\n      containers:\n        - name: hello\n          image: hello\n          ports: [{containerPort: 8080}]\n",
     )
     .unwrap();
     std::fs::write(
         base.join("service.yaml"),
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: hello\nspec:\n  selector: {app: hello}\n  ports: [{port: 80, targetPort: 8080}]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        base.join("hpa.yaml"),
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: hello\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: hello}\n  minReplicas: 1\n  maxReplicas: 12\n",
     )
     .unwrap();
     for r in regions {
@@ -314,9 +321,16 @@ pub fn write_fixture_tree(repo: &Path, regions: &[FixtureRegion<'_>]) {
         std::fs::write(
             overlay.join("kustomization.yaml"),
             format!(
-                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: hello\nresources:\n  - ../../base\nimages:\n  - name: hello\n    newName: contosoha.azurecr.io/hello\n    newTag: \"{tag}\"\nreplicas:\n  - name: hello\n    count: {replicas}\npatches:\n  - path: probe.yaml\n",
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: hello\nresources:\n  - ../../base\nimages:\n  - name: hello\n    newName: contosoha.azurecr.io/hello\n    newTag: \"{tag}\"\npatches:\n  - path: probe.yaml\n  - path: hpa.yaml\n",
                 tag = r.tag,
-                replicas = r.replicas
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            overlay.join("hpa.yaml"),
+            format!(
+                "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: hello\nspec:\n  minReplicas: {}\n",
+                r.replicas
             ),
         )
         .unwrap();
