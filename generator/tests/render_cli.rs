@@ -5,6 +5,7 @@
 mod helpers;
 
 use helpers::{contents, gen_env, gen_in, snapshot, stderr, stdout, temp_repo};
+use std::path::Path;
 
 /// `catalogue.yaml:<line>:<col>` appears in `s`.
 fn has_location(s: &str) -> bool {
@@ -257,33 +258,14 @@ fn a_failure_leaves_the_tree_unchanged() {
     // 1. A base that fails typed validation: nothing is written, exit 1, the finding is located.
     let dep = repo.path().join("base/deployment.yaml");
     let original = std::fs::read_to_string(&dep).unwrap();
-    std::fs::write(
-        &dep,
-        original.replace(
-            "      enableServiceLinks: false\n",
-            "      enableServiceLinks: false\n      bogus: true\n",
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        repo.path().join("catalogue.yaml"),
-        good.replace("tag: \"1.0.0\"", "tag: \"1.0.2\""),
-    )
-    .unwrap();
-    let before = snapshot(repo.path());
-    let out = gen_in(repo.path(), &["render"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("base/deployment.yaml:"),
-        "{}",
-        stderr(&out)
+    let err = render_refused_after_base_edit(
+        repo.path(),
+        &good,
+        "      enableServiceLinks: false\n",
+        "      enableServiceLinks: false\n      bogus: true\n",
     );
-    assert!(
-        stderr(&out).contains("k8s-schema") && stderr(&out).contains("bogus"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(snapshot(repo.path()), before);
+    assert!(err.contains("base/deployment.yaml:"), "{err}");
+    assert!(err.contains("k8s-schema") && err.contains("bogus"), "{err}");
     // 2. An I/O failure after some files were moved into place: rolled back.
     std::fs::write(&dep, &original).unwrap();
     let before = snapshot(repo.path());
@@ -326,27 +308,15 @@ fn replicas_on_a_deployment_an_hpa_scales_is_refused_and_nothing_is_written() {
     let original = std::fs::read_to_string(&dep).unwrap();
     assert!(!original.contains("\n  replicas:"), "{original}");
     // 1. `replicas:` injected into the base copy: render refuses, writes nothing.
-    std::fs::write(
-        &dep,
-        original.replace(
-            "\n  revisionHistoryLimit:",
-            "\n  replicas: 3\n  revisionHistoryLimit:",
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        repo.path().join("catalogue.yaml"),
-        good.replace("tag: \"1.0.0\"", "tag: \"1.0.2\""),
-    )
-    .unwrap();
-    let before = snapshot(repo.path());
-    let out = gen_in(repo.path(), &["render"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let err = stderr(&out);
+    let err = render_refused_after_base_edit(
+        repo.path(),
+        &good,
+        "\n  revisionHistoryLimit:",
+        "\n  replicas: 3\n  revisionHistoryLimit:",
+    );
     assert!(err.contains("workload-replicas-owned-by-hpa"), "{err}");
     assert!(err.contains("base/deployment.yaml"), "{err}");
     assert!(err.contains("spec.replicas"), "{err}");
-    assert_eq!(snapshot(repo.path()), before);
     // `gen validate` reports it on the committed tree too.
     let out = gen_in(repo.path(), &["validate"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
@@ -394,4 +364,26 @@ fn replicas_on_a_deployment_an_hpa_scales_is_refused_and_nothing_is_written() {
         "{all}"
     );
     assert!(all.contains("(regions: eastus2)"), "{all}");
+}
+
+/// Edits `base/deployment.yaml` (`from` → `to`) and bumps the tag in the catalogue, then
+/// checks that `gen render` refuses with exit 1 and writes nothing. Returns its stderr.
+fn render_refused_after_base_edit(repo: &Path, catalogue: &str, from: &str, to: &str) -> String {
+    let dep = repo.join("base/deployment.yaml");
+    let original = std::fs::read_to_string(&dep).unwrap();
+    assert!(
+        original.contains(from),
+        "base/deployment.yaml has no `{from}`"
+    );
+    std::fs::write(&dep, original.replace(from, to)).unwrap();
+    std::fs::write(
+        repo.join("catalogue.yaml"),
+        catalogue.replace("tag: \"1.0.0\"", "tag: \"1.0.2\""),
+    )
+    .unwrap();
+    let before = snapshot(repo);
+    let out = gen_in(repo, &["render"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(snapshot(repo), before, "a refused render changed the tree");
+    stderr(&out)
 }

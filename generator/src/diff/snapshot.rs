@@ -38,13 +38,7 @@ impl Snapshot {
 
     /// A tree object, extracted into a temporary directory.
     pub fn from_tree(repo: &Repository, tree: &Tree<'_>, label: &str) -> Result<Self, git::Error> {
-        let temp = tempfile::Builder::new()
-            .prefix("gen-diff-")
-            .tempdir()
-            .map_err(|source| git::Error::Io {
-                path: std::env::temp_dir(),
-                source,
-            })?;
+        let temp = scratch_dir()?;
         let files = git::extract_tree(repo, tree, &inputs(), temp.path())?;
         Ok(Self {
             label: label.to_string(),
@@ -56,13 +50,7 @@ impl Snapshot {
 
     /// An empty side (no commit yet).
     pub fn empty(label: &str) -> Result<Self, git::Error> {
-        let temp = tempfile::Builder::new()
-            .prefix("gen-diff-")
-            .tempdir()
-            .map_err(|source| git::Error::Io {
-                path: std::env::temp_dir(),
-                source,
-            })?;
+        let temp = scratch_dir()?;
         Ok(Self {
             label: label.to_string(),
             root: temp.path().to_path_buf(),
@@ -155,4 +143,15 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) -> Result
         walk(root, &entry.path(), files)?;
     }
     Ok(())
+}
+
+/// A private temporary directory for one side of a diff, removed on drop.
+fn scratch_dir() -> Result<tempfile::TempDir, git::Error> {
+    tempfile::Builder::new()
+        .prefix("gen-diff-")
+        .tempdir()
+        .map_err(|source| git::Error::Io {
+            path: std::env::temp_dir(),
+            source,
+        })
 }
