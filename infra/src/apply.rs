@@ -307,7 +307,7 @@ impl From<Value> for RoleBody {
     }
 }
 
-/// GET the live cluster, merge the owned fields in, PUT with If-Match on its ETag.
+/// GET the live resource, merge the owned fields in, PUT with If-Match on its ETag (if any).
 async fn update_merged(
     client: &ArmClient,
     spec: &Spec,
@@ -329,7 +329,7 @@ async fn update_merged(
             .and_then(Value::as_str)
             .map(str::to_string)
     });
-    let body = res::merge_cluster_update(spec, &live);
+    let body = res::merge_owned(spec, &live);
     opts.if_match = etag;
     Ok(client
         .put_and_wait(&spec.path, spec.api_version, &body, &opts, label)

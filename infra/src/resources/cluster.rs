@@ -2,7 +2,7 @@
 //! system-assigned identity. Updates merge owned fields into the live body and never carry a
 //! Kubernetes version (that would start an upgrade).
 
-use super::{Cmp, Field, Mutability, Spec, rg_key, rg_path, tags, zones};
+use super::{Cmp, Field, Spec, rg_key, rg_path, tags, zones};
 use crate::arm::ResourceKind;
 use crate::arm::api_versions::MANAGED_CLUSTERS;
 use catalogue::{ClusterTier, PoolMode, Region};
@@ -113,7 +113,7 @@ pub fn cluster_spec(sub: &str, region: &Region) -> Spec {
         "identity": { "type": "SystemAssigned" },
         "sku": { "name": "Base", "tier": tier(cl.tier) },
         "properties": {
-            // Only ever sent on create (see merge_cluster_update).
+            // Only ever sent on create (see strip_for_update).
             "kubernetesVersion": cl.kubernetes_version,
             "dnsPrefix": cl.dns_prefix(),
             "agentPoolProfiles": pools,
@@ -144,16 +144,10 @@ pub fn cluster_spec(sub: &str, region: &Region) -> Spec {
     }
 }
 
-/// The update body: the live cluster with the owned mutable fields set, read-only fields and
+/// Cluster-specific part of the update body (see [`super::merge_owned`]): read-only fields and
 /// every Kubernetes version removed (sending one could start an upgrade). Everything the tool
 /// does not own (addons, auto-upgrade profile, network profile, …) is kept as it is.
-pub fn merge_cluster_update(spec: &Spec, actual: &Value) -> Value {
-    let mut body = actual.clone();
-    if let Some(o) = body.as_object_mut() {
-        for k in ["systemData", "eTag", "etag"] {
-            o.remove(k);
-        }
-    }
+pub(super) fn strip_for_update(body: &mut Value) {
     if let Some(p) = body.get_mut("properties").and_then(Value::as_object_mut) {
         for k in [
             "provisioningState",
@@ -181,14 +175,6 @@ pub fn merge_cluster_update(spec: &Spec, actual: &Value) -> Value {
             }
         }
     }
-    for f in spec
-        .fields
-        .iter()
-        .filter(|f| f.mutability == Mutability::Mutable)
-    {
-        super::set(&mut body, &f.path, f.desired.clone());
-    }
-    body
 }
 
 /// `x.y` of the catalogue matches a running `x.y.z`.

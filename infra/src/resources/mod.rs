@@ -8,7 +8,7 @@ mod registry;
 mod role;
 mod traffic_manager;
 
-pub use cluster::{cluster_id, cluster_spec, merge_cluster_update, version_matches};
+pub use cluster::{cluster_id, cluster_spec, version_matches};
 pub use flux::{KUSTOMIZATION_NAME, flux_configuration_spec, flux_extension_spec};
 pub use network::{public_ip_id, public_ip_spec, resource_group_spec};
 pub use registry::{registry_id, registry_spec, replication_spec};
@@ -114,12 +114,14 @@ pub struct Spec {
     /// ARM id (path under the endpoint).
     pub path: String,
     pub api_version: &'static str,
-    /// Body of a create (and of an update, except for clusters which merge).
+    /// Body of a create (and of an update, unless the kind merges: see `merge_update`).
     pub body: Value,
     pub fields: Vec<Field>,
     /// Steps that must have succeeded first.
     pub depends_on: Vec<String>,
-    /// Update by GET + merge owned fields + PUT with If-Match (managed clusters).
+    /// Update by GET + merge of the owned fields into the live body ([`merge_owned`]) + PUT with
+    /// If-Match when the GET returned an ETag (clusters, registry, replications, public IPs,
+    /// Traffic Manager profile), so settings the tool does not own survive an update.
     pub merge_update: bool,
     /// Things plan should say even when nothing changes.
     pub notes: Vec<String>,
@@ -176,6 +178,69 @@ impl Spec {
             }
         }
         body
+    }
+}
+
+/// The body of a merging update: the live resource as ARM returned it, with read-only bits that
+/// get in the way removed (`systemData`, ETags, `provisioningState`, plus per-kind ones: cluster
+/// versions, the profile's inlined Traffic Manager endpoints) and every owned mutable field
+/// overlaid (objects deep-merged, arrays and scalars replaced). Everything the tool does not own
+/// is sent back as it is; immutable and informational fields keep ARM's value.
+pub fn merge_owned(spec: &Spec, actual: &Value) -> Value {
+    let mut body = actual.clone();
+    if let Some(o) = body.as_object_mut() {
+        for k in ["systemData", "eTag", "etag"] {
+            o.remove(k);
+        }
+    }
+    if let Some(p) = body.get_mut("properties").and_then(Value::as_object_mut) {
+        p.remove("provisioningState");
+        if spec.kind == ResourceKind::TrafficManagerProfile {
+            // Endpoints are their own resources, never inlined in the profile PUT.
+            p.remove("endpoints");
+        }
+    }
+    if spec.kind == ResourceKind::ManagedCluster {
+        cluster::strip_for_update(&mut body);
+    }
+    for f in spec
+        .fields
+        .iter()
+        .filter(|f| f.mutability == Mutability::Mutable)
+    {
+        let value = match get(&body, &f.path) {
+            Some(cur) if cur.is_object() && f.desired.is_object() => {
+                let mut merged = cur.clone();
+                deep_merge(&mut merged, &f.desired);
+                merged
+            }
+            _ => f.desired.clone(),
+        };
+        set(&mut body, &f.path, value);
+    }
+    body
+}
+
+/// Overlays `src` on `dst`: objects merge key by key (keys matched case-insensitively when not
+/// found exactly), anything else (arrays included) replaces.
+fn deep_merge(dst: &mut Value, src: &Value) {
+    match (dst.as_object_mut(), src.as_object()) {
+        (Some(d), Some(s)) => {
+            for (k, v) in s {
+                let key = if d.contains_key(k) {
+                    Some(k.clone())
+                } else {
+                    d.keys().find(|dk| dk.eq_ignore_ascii_case(k)).cloned()
+                };
+                match key.and_then(|k| d.get_mut(&k)) {
+                    Some(existing) => deep_merge(existing, v),
+                    None => {
+                        d.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        _ => *dst = src.clone(),
     }
 }
 
@@ -428,5 +493,55 @@ mod tests {
             &json!({"a": 1}),
             Some(&json!({"a": 1, "b": null}))
         ));
+    }
+
+    #[test]
+    fn merge_owned_keeps_unowned_and_overlays_owned() {
+        let spec = Spec {
+            key: "k".into(),
+            kind: ResourceKind::Registry,
+            region: None,
+            name: "n".into(),
+            path: "/p".into(),
+            api_version: "v",
+            body: json!({}),
+            fields: vec![
+                Field::mutable("properties.adminUserEnabled", json!(false)),
+                Field::mutable("properties.list", json!([1])),
+                Field::mutable("properties.obj", json!({"a": 1})),
+                Field::immutable("location", json!("eastus2"), Cmp::Location),
+                Field::mutable("tags.managed-by", json!("infra")),
+            ],
+            depends_on: vec![],
+            merge_update: true,
+            notes: vec![],
+        };
+        let live = json!({
+            "location": "East US 2",
+            "eTag": "\"1\"",
+            "systemData": {"createdBy": "x"},
+            "tags": {"owner": "team"},
+            "properties": {
+                "provisioningState": "Succeeded",
+                "adminUserEnabled": true,
+                "networkRuleSet": {"defaultAction": "Deny"},
+                "list": [1, 2],
+                "obj": {"a": 0, "b": 2},
+            }
+        });
+        let b = merge_owned(&spec, &live);
+        assert_eq!(
+            b,
+            json!({
+                "location": "East US 2",
+                "tags": {"owner": "team", "managed-by": "infra"},
+                "properties": {
+                    "adminUserEnabled": false,
+                    "networkRuleSet": {"defaultAction": "Deny"},
+                    "list": [1],
+                    "obj": {"a": 1, "b": 2},
+                }
+            })
+        );
     }
 }

@@ -73,7 +73,7 @@ pub fn public_ip_spec(sub: &str, region: &Region) -> Spec {
         body,
         fields,
         depends_on: vec![rg_key(region.public_ip_resource_group())],
-        merge_update: false,
+        merge_update: true,
         notes: vec![],
     }
 }

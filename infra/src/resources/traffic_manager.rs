@@ -89,7 +89,7 @@ pub fn tm_profile_spec(sub: &str, c: &Catalogue) -> Spec {
         }),
         fields,
         depends_on: vec![rg_key(&tm.resource_group)],
-        merge_update: false,
+        merge_update: true,
         notes: vec![format!(
             "worst-case failover {}s = ({} + 1) x {}s interval + {}s timeout + {}s TTL (RTO {}s)",
             tm.worst_case_failover_seconds(),

@@ -1358,7 +1358,10 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
                 }
             }
             m["profileMonitorStatus"] = json!("CheckingEndpoints");
-            p["trafficViewEnrollmentStatus"] = json!("Disabled");
+            if p.get("trafficViewEnrollmentStatus").is_none() {
+                // Server default when a (full-replace) PUT leaves it out.
+                p["trafficViewEnrollmentStatus"] = json!("Disabled");
+            }
             p.as_object_mut().expect("object").remove("endpoints");
         }
         Kind::TmEndpoint => {
