@@ -78,13 +78,6 @@ pub struct LoadedCatalogue {
     pub catalogue: Catalogue,
 }
 
-impl LoadedCatalogue {
-    /// Line and column of a field path such as `regions[0].tag`.
-    pub fn position_of(&self, path: &str) -> Option<Position> {
-        Locator::new(&self.source).find(path)
-    }
-}
-
 /// Reads, parses and validates the catalogue at `path`.
 pub fn load(path: &Path) -> Result<LoadedCatalogue, CatalogueError> {
     let source = std::fs::read_to_string(path).map_err(|source| CatalogueError::Read {

@@ -350,25 +350,11 @@ impl Region {
             .as_deref()
             .unwrap_or(&self.cluster.resource_group)
     }
-
-    pub fn fqdn(&self) -> String {
-        format!(
-            "{}.{}.cloudapp.azure.com",
-            self.public_ip.dns_label, self.name
-        )
-    }
 }
 
 impl Catalogue {
     pub fn region(&self, name: &str) -> Option<&Region> {
         self.regions.iter().find(|r| r.name == name)
-    }
-
-    /// Regions ordered by Traffic Manager priority (primary first).
-    pub fn regions_by_priority(&self) -> Vec<&Region> {
-        let mut regions: Vec<&Region> = self.regions.iter().collect();
-        regions.sort_by_key(|r| r.priority);
-        regions
     }
 
     /// The readiness path Traffic Manager probes (always the app's readiness probe).
