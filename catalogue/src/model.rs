@@ -233,9 +233,17 @@ pub struct Region {
     pub zones: Vec<u8>,
     #[serde(default)]
     pub non_zonal: bool,
+    /// `false` takes the region out of Traffic Manager rotation (its endpoint is
+    /// `Disabled`): for maintenance or an incident. At least one region stays in rotation.
+    #[serde(default = "in_rotation_default")]
+    pub in_rotation: bool,
     pub replicas: Replicas,
     pub cluster: Cluster,
     pub public_ip: PublicIp,
+}
+
+fn in_rotation_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

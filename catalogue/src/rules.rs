@@ -112,6 +112,11 @@ pub const RULES: &[(&str, &str, &str)] = &[
         "AKS needs a System pool; the autoscaler rejects counts outside its bounds",
     ),
     (
+        "rotation-some-enabled",
+        "at least one region stays in Traffic Manager rotation (`inRotation` not false everywhere)",
+        "a profile whose endpoints are all Disabled answers no DNS query: a total outage",
+    ),
+    (
         "gitops-source",
         "the GitOps repo is an https or ssh URL and the branch is set",
         "Flux cannot pull from anything else",
@@ -559,6 +564,14 @@ fn check_regions(c: &Catalogue, f: &mut Findings) {
             "add at least one region with `priority: 1`",
         );
         return;
+    }
+    if c.regions.iter().all(|r| !r.in_rotation) {
+        f.add(
+            "rotation-some-enabled",
+            "regions[0].inRotation",
+            "every region has `inRotation: false`: Traffic Manager would answer no query",
+            "set `inRotation: true` on at least one region (normally all but the one under maintenance)",
+        );
     }
     let mut seen_name: HashMap<&str, usize> = HashMap::new();
     let mut seen_priority: HashMap<u32, usize> = HashMap::new();

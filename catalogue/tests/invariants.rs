@@ -156,6 +156,21 @@ const CASES: &[Case] = &[
         after: "",
     },
     Case {
+        rule: "rotation-some-enabled",
+        edits: &[
+            (
+                "    priority: 1\n",
+                "    priority: 1\n    inRotation: false\n",
+            ),
+            (
+                "    priority: 2\n",
+                "    priority: 2\n    inRotation: false\n",
+            ),
+        ],
+        line_text: "inRotation: false",
+        after: "",
+    },
+    Case {
         rule: "gitops-source",
         edits: &[(
             "repo: https://github.com/contoso/ha-gitops",
