@@ -5,7 +5,7 @@
 use crate::arm::lro::PutOptions;
 use crate::arm::{ArmClient, InfraError, ResourceKind};
 use crate::plan::{Action, Plan, PlanItem, RoleStep, classify};
-use crate::resources::{self as res, Spec};
+use crate::resources::{self as res, Spec, UpdateMode};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -260,16 +260,22 @@ async fn run_action(
             let opts = PutOptions::new(spec.kind).with_progress(progress.clone());
             let body = if spec.kind == ResourceKind::RoleAssignment {
                 put_role(client, spec, label).await?
-            } else if spec.merge_update && item.actual.is_some() {
-                update_merged(client, spec, opts, label).await?
+            } else if let (Some(actual), Action::Update { changes }) = (&item.actual, &item.action)
+            {
+                match spec.update {
+                    UpdateMode::MergePut => update_merged(client, spec, opts, label).await?,
+                    UpdateMode::Patch => {
+                        let body = res::patch_body(spec, actual, changes);
+                        client
+                            .patch_and_wait(&spec.path, spec.api_version, &body, &opts, label)
+                            .await?
+                            .body
+                            .into()
+                    }
+                }
             } else {
-                // An update keeps what ARM reports for informational-only differences.
-                let body = match &item.actual {
-                    Some(actual) => spec.update_body(actual),
-                    None => spec.body.clone(),
-                };
                 client
-                    .put_and_wait(&spec.path, spec.api_version, &body, &opts, label)
+                    .put_and_wait(&spec.path, spec.api_version, &spec.body, &opts, label)
                     .await?
                     .body
                     .into()

@@ -742,20 +742,11 @@ async fn updates_merge_into_the_live_body_and_keep_unowned_settings() {
     let (_, report, _) = support::bootstrap(&client, &c).await;
     assert!(report.ok());
     let acr = infra::resources::registry_id(SUB, &c);
-    let tm = infra::resources::tm_profile_id(SUB, &c);
     let pip = infra::resources::public_ip_id(SUB, &c.regions[0]);
-    let ttl = c.traffic_manager.ttl;
     // Others set things the tool does not own; one owned field drifted on each.
     emu.edit(&acr, |v| {
         v["properties"]["networkRuleSet"] = json!({"defaultAction": "Deny", "ipRules": []});
         v["properties"]["adminUserEnabled"] = json!(true);
-        v["tags"]["cost-center"] = json!("42");
-    });
-    emu.edit(&tm, |v| {
-        v["properties"]["trafficViewEnrollmentStatus"] = json!("Enabled");
-        v["properties"]["monitorConfig"]["customHeaders"] =
-            json!([{"name": "Host", "value": "hello.example.com"}]);
-        v["properties"]["dnsConfig"]["ttl"] = json!(ttl + 7);
         v["tags"]["cost-center"] = json!("42");
     });
     emu.edit(&pip, |v| {
@@ -767,7 +758,7 @@ async fn updates_merge_into_the_live_body_and_keep_unowned_settings() {
     emu.clear_requests();
     let (plan, report, _) = support::bootstrap(&client, &c).await;
     assert!(report.ok(), "{}", infra::apply::render_report(&report));
-    for key in ["registry", "traffic-manager"] {
+    for key in ["registry"] {
         assert!(
             matches!(plan.item(key).unwrap().action, Action::Update { .. }),
             "{key}"
@@ -794,23 +785,6 @@ async fn updates_merge_into_the_live_body_and_keep_unowned_settings() {
     assert_eq!(b["tags"]["cost-center"], "42");
     assert_eq!(b["tags"]["managed-by"], "infra");
 
-    let b = body_of(&format!("/trafficmanagerprofiles/{}", name(&tm)));
-    assert_eq!(
-        b["properties"]["dnsConfig"]["ttl"], ttl,
-        "owned field corrected"
-    );
-    assert_eq!(b["properties"]["trafficViewEnrollmentStatus"], "Enabled");
-    assert_eq!(
-        b["properties"]["monitorConfig"]["customHeaders"],
-        json!([{"name": "Host", "value": "hello.example.com"}]),
-        "unowned kept: {b}"
-    );
-    assert_eq!(b["tags"]["cost-center"], "42");
-    assert!(
-        b["properties"].get("endpoints").is_none(),
-        "endpoints never inlined: {b}"
-    );
-
     let b = body_of(&format!("/publicipaddresses/{}", name(&pip)));
     assert_eq!(b["tags"]["managed-by"], "infra", "owned field corrected");
     assert_eq!(b["tags"]["cost-center"], "42");
@@ -826,10 +800,6 @@ async fn updates_merge_into_the_live_body_and_keep_unowned_settings() {
     assert_eq!(
         emu.resource(&acr).unwrap()["properties"]["networkRuleSet"]["defaultAction"],
         "Deny"
-    );
-    assert_eq!(
-        emu.resource(&tm).unwrap()["properties"]["trafficViewEnrollmentStatus"],
-        "Enabled"
     );
     emu.clear_requests();
     let (_, report, _) = support::bootstrap(&client, &c).await;

@@ -260,8 +260,8 @@ async fn traffic_manager_endpoint_update_answers_201_like_the_recording() {
             .as_u64()
             .unwrap()
     );
-    // Change priorities and TTL: the update PUTs answer 200 (profile) and 201 (endpoint) and
-    // are reported as updates, not creates.
+    // Change priorities and TTL: both are updated by PATCH (a profile PUT would replace the
+    // endpoint list), each carrying only what changed, and answered 200.
     let text = support::catalogue_text()
         .replace("priority: 1", "priority: X")
         .replace("priority: 2", "priority: 1")
@@ -272,25 +272,27 @@ async fn traffic_manager_endpoint_update_answers_201_like_the_recording() {
     let (_, report, _) = support::bootstrap(&client, &c2).await;
     assert!(report.ok());
     let reqs = emu.requests();
+    assert!(
+        !reqs.iter().any(|r| r.method == "PUT"),
+        "updates never PUT: {reqs:?}"
+    );
     let ep = reqs
         .iter()
-        .find(|r| r.method == "PUT" && r.path.ends_with("AzureEndpoints/eastus2"))
+        .find(|r| r.method == "PATCH" && r.path.ends_with("AzureEndpoints/eastus2"))
         .unwrap();
+    assert_eq!(ep.status, 200);
     assert_eq!(
-        u64::from(ep.status),
-        f["traffic_manager"]["endpoint_update_status"]
-            .as_u64()
-            .unwrap()
+        ep.body,
+        Some(serde_json::json!({"properties": {"priority": 2}}))
     );
     let prof = reqs
         .iter()
-        .find(|r| r.method == "PUT" && r.path.ends_with("trafficmanagerprofiles/contoso-ha"))
+        .find(|r| r.method == "PATCH" && r.path.ends_with("trafficmanagerprofiles/contoso-ha"))
         .unwrap();
+    assert_eq!(prof.status, 200);
     assert_eq!(
-        u64::from(prof.status),
-        f["traffic_manager"]["profile_update_status"]
-            .as_u64()
-            .unwrap()
+        prof.body,
+        Some(serde_json::json!({"properties": {"dnsConfig": {"ttl": 10}}}))
     );
     assert_eq!(
         report

@@ -249,6 +249,32 @@ impl ArmClient {
         opts: &PutOptions,
         context: &str,
     ) -> Result<PutResult, InfraError> {
+        self.write_and_wait(Method::PUT, path, api_version, body, opts, context)
+            .await
+    }
+
+    /// PATCH (partial update) and follow the operation like [`Self::put_and_wait`].
+    pub async fn patch_and_wait(
+        &self,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+        opts: &PutOptions,
+        context: &str,
+    ) -> Result<PutResult, InfraError> {
+        self.write_and_wait(Method::PATCH, path, api_version, body, opts, context)
+            .await
+    }
+
+    async fn write_and_wait(
+        &self,
+        method: Method,
+        path: &str,
+        api_version: &str,
+        body: &Value,
+        opts: &PutOptions,
+        context: &str,
+    ) -> Result<PutResult, InfraError> {
         let url = self.url(path, api_version)?;
         let deadline = Instant::now() + self.options.scaled(opts.kind.deadline());
         let send_opts = SendOptions {
@@ -257,7 +283,7 @@ impl ArmClient {
             retry_principal_not_found: opts.retry_principal_not_found,
         };
         let resp = self
-            .send(Method::PUT, &url, Some(body), &send_opts, context)
+            .send(method, &url, Some(body), &send_opts, context)
             .await?;
         if !resp.is_success() {
             return Err(InfraError::Arm {

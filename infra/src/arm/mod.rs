@@ -6,6 +6,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod lro;
+pub mod schema;
 
 pub use auth::TokenSource;
 pub use client::{ArmClient, ClientOptions, Endpoint, Response};

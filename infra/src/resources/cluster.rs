@@ -139,7 +139,7 @@ pub fn cluster_spec(sub: &str, region: &Region) -> Spec {
         body,
         fields,
         depends_on: vec![rg_key(&cl.resource_group)],
-        merge_update: true,
+        update: super::UpdateMode::MergePut,
         notes: vec![],
     }
 }

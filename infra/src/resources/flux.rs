@@ -49,7 +49,7 @@ pub fn flux_extension_spec(sub: &str, region: &Region) -> Spec {
             Field::ci("properties.releaseTrain", json!("Stable")).with_default(json!("Stable")),
         ],
         depends_on: vec![format!("{}/cluster", region.name)],
-        merge_update: false,
+        update: super::UpdateMode::Patch,
         notes: vec![],
     }
 }
@@ -125,7 +125,7 @@ pub fn flux_configuration_spec(sub: &str, c: &Catalogue, region: &Region) -> Spe
                 .with_default(json!(600)),
         ],
         depends_on: vec![format!("{}/flux-extension", region.name)],
-        merge_update: false,
+        update: super::UpdateMode::Patch,
         notes: vec![],
     }
 }

@@ -13,7 +13,7 @@ pub use flux::{KUSTOMIZATION_NAME, flux_configuration_spec, flux_extension_spec}
 pub use network::{public_ip_id, public_ip_spec, resource_group_spec};
 pub use registry::{registry_id, registry_spec, replication_spec};
 pub use role::{RoleTarget, assignment_name, role_assignment_spec};
-pub use traffic_manager::{tm_endpoint_spec, tm_profile_id, tm_profile_spec};
+pub use traffic_manager::{endpoint_status, tm_endpoint_spec, tm_profile_id, tm_profile_spec};
 
 use crate::arm::ResourceKind;
 use serde_json::{Map, Value};
@@ -114,17 +114,30 @@ pub struct Spec {
     /// ARM id (path under the endpoint).
     pub path: String,
     pub api_version: &'static str,
-    /// Body of a create (and of an update, unless the kind merges: see `merge_update`).
+    /// Body of a create (updates: see `update`).
     pub body: Value,
     pub fields: Vec<Field>,
     /// Steps that must have succeeded first.
     pub depends_on: Vec<String>,
-    /// Update by GET + merge of the owned fields into the live body ([`merge_owned`]) + PUT with
-    /// If-Match when the GET returned an ETag (clusters, registry, replications, public IPs,
-    /// Traffic Manager profile), so settings the tool does not own survive an update.
-    pub merge_update: bool,
+    /// How an existing resource is updated so that settings the tool does not own survive.
+    pub update: UpdateMode,
     /// Things plan should say even when nothing changes.
     pub notes: Vec<String>,
+}
+
+/// How an update is sent. Either way nothing the tool does not own is dropped and no
+/// read-only property (per the vendored spec of the pinned api-version) is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateMode {
+    /// GET, merge the owned fields into the live body ([`merge_owned`]), strip read-only
+    /// properties, PUT with If-Match when the GET returned an ETag. For kinds whose spec has no
+    /// PATCH that fits (resource groups, registry, replications, public IPs, clusters).
+    MergePut,
+    /// PATCH with only the owned fields that differ ([`patch_body`]). For kinds where a PUT
+    /// would replace more than the tool knows: a Traffic Manager profile PUT replaces its
+    /// endpoint list, and the Flux extension and configuration hold write-only protected
+    /// settings that a GET never returns (a merged PUT would wipe them).
+    Patch,
 }
 
 /// One difference between ARM and the catalogue.
@@ -163,24 +176,6 @@ impl Spec {
     }
 }
 
-impl Spec {
-    /// The body of a plain (non-merging) update: the desired body, except that fields whose
-    /// difference is informational only keep the value ARM reports (e.g. a registry reading
-    /// `zoneRedundancy: Disabled` is not asked to change it, which ARM would refuse).
-    pub fn update_body(&self, actual: &Value) -> Value {
-        let mut body = self.body.clone();
-        for f in &self.fields {
-            if f.mutability == Mutability::Informational
-                && let Some(a) = get(actual, &f.path).filter(|v| !v.is_null())
-                && !same(f.cmp, &f.desired, Some(a))
-            {
-                set(&mut body, &f.path, a.clone());
-            }
-        }
-        body
-    }
-}
-
 /// The body of a merging update: the live resource as ARM returned it, with read-only bits that
 /// get in the way removed (`systemData`, ETags, `provisioningState`, plus per-kind ones: cluster
 /// versions, the profile's inlined Traffic Manager endpoints) and every owned mutable field
@@ -189,7 +184,8 @@ impl Spec {
 pub fn merge_owned(spec: &Spec, actual: &Value) -> Value {
     let mut body = actual.clone();
     if let Some(o) = body.as_object_mut() {
-        for k in ["systemData", "eTag", "etag"] {
+        // Identity is in the URL; ETags travel in If-Match.
+        for k in ["id", "name", "type", "systemData", "eTag", "etag"] {
             o.remove(k);
         }
     }
@@ -218,6 +214,46 @@ pub fn merge_owned(spec: &Spec, actual: &Value) -> Value {
         };
         set(&mut body, &f.path, value);
     }
+    crate::arm::schema::schema(spec.kind).strip_read_only(&mut body);
+    body
+}
+
+/// The body of a PATCH: the owned mutable fields that differ (all owned mutable fields when
+/// none differs, i.e. a resource left `Failed` is written again). Tags are sent as the live
+/// tag set with the owned ones overlaid, because a PATCH replaces `tags` as a whole.
+pub fn patch_body(spec: &Spec, actual: &Value, changes: &[Change]) -> Value {
+    let owned: Vec<&Field> = spec
+        .fields
+        .iter()
+        .filter(|f| f.mutability == Mutability::Mutable)
+        .collect();
+    let changed: Vec<&Field> = owned
+        .iter()
+        .copied()
+        .filter(|f| changes.iter().any(|c| c.field == f.path))
+        .collect();
+    let send = if changed.is_empty() { owned } else { changed };
+    let mut body = Value::Object(Map::new());
+    let mut tags = false;
+    for f in send {
+        if f.path.starts_with("tags.") {
+            tags = true;
+        } else {
+            set(&mut body, &f.path, f.desired.clone());
+        }
+    }
+    if tags {
+        let mut t = actual
+            .get("tags")
+            .filter(|t| t.is_object())
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()));
+        for f in spec.fields.iter().filter(|f| f.path.starts_with("tags.")) {
+            set(&mut t, &f.path["tags.".len()..], f.desired.clone());
+        }
+        body["tags"] = t;
+    }
+    crate::arm::schema::schema(spec.kind).strip_read_only(&mut body);
     body
 }
 
@@ -513,7 +549,7 @@ mod tests {
                 Field::mutable("tags.managed-by", json!("infra")),
             ],
             depends_on: vec![],
-            merge_update: true,
+            update: UpdateMode::MergePut,
             notes: vec![],
         };
         let live = json!({

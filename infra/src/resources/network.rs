@@ -20,7 +20,7 @@ pub fn resource_group_spec(sub: &str, name: &str, location: &str, region: Option
             Field::mutable("tags.managed-by", json!(super::MANAGED_BY.1)),
         ],
         depends_on: vec![],
-        merge_update: false,
+        update: super::UpdateMode::MergePut,
         notes: vec![],
     }
 }
@@ -73,7 +73,7 @@ pub fn public_ip_spec(sub: &str, region: &Region) -> Spec {
         body,
         fields,
         depends_on: vec![rg_key(region.public_ip_resource_group())],
-        merge_update: true,
+        update: super::UpdateMode::MergePut,
         notes: vec![],
     }
 }

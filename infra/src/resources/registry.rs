@@ -64,7 +64,7 @@ pub fn registry_spec(sub: &str, c: &Catalogue) -> Spec {
             Field::mutable("tags.managed-by", json!(super::MANAGED_BY.1)),
         ],
         depends_on: vec![rg_key(&r.resource_group)],
-        merge_update: true,
+        update: super::UpdateMode::MergePut,
         notes: vec![],
     }
 }
@@ -96,7 +96,7 @@ pub fn replication_spec(sub: &str, c: &Catalogue, region: &catalogue::Region) ->
                 .with_default(json!(true)),
         ],
         depends_on: vec!["registry".into()],
-        merge_update: true,
+        update: super::UpdateMode::MergePut,
         notes: vec![],
     })
 }

@@ -85,7 +85,7 @@ pub fn role_assignment_spec(
             .with_default(json!(scope)),
         ],
         depends_on,
-        merge_update: false,
+        update: super::UpdateMode::MergePut,
         notes: vec![],
     }
 }

@@ -1,6 +1,8 @@
 //! Traffic Manager: a priority-routed profile whose monitor probes the service's readiness
 //! path, and one AzureEndpoints endpoint per region on its static public IP. Endpoints are
-//! managed through their own URLs; the profile PUT never carries `endpoints`.
+//! managed through their own URLs. A profile PUT replaces the whole profile, endpoint list
+//! included (a PUT without `endpoints` deletes them all), so the profile is created by PUT but
+//! updated only by PATCH with the changed fields, which leaves the endpoints alone.
 
 use super::{Cmp, Field, Spec, rg_key, rg_path, tags};
 use crate::arm::ResourceKind;
@@ -89,7 +91,7 @@ pub fn tm_profile_spec(sub: &str, c: &Catalogue) -> Spec {
         }),
         fields,
         depends_on: vec![rg_key(&tm.resource_group)],
-        merge_update: true,
+        update: super::UpdateMode::Patch,
         notes: vec![format!(
             "worst-case failover {}s = ({} + 1) x {}s interval + {}s timeout + {}s TTL (RTO {}s)",
             tm.worst_case_failover_seconds(),
@@ -102,8 +104,19 @@ pub fn tm_profile_spec(sub: &str, c: &Catalogue) -> Spec {
     }
 }
 
+/// `Enabled` while the region is in rotation, `Disabled` when the catalogue takes it out
+/// (evacuation): a disabled endpoint is neither probed nor answered in DNS.
+pub fn endpoint_status(region: &Region) -> &'static str {
+    if region.in_rotation {
+        "Enabled"
+    } else {
+        "Disabled"
+    }
+}
+
 pub fn tm_endpoint_spec(sub: &str, c: &Catalogue, region: &Region) -> Spec {
     let pip = super::public_ip_id(sub, region);
+    let status = endpoint_status(region);
     Spec {
         key: format!("{}/tm-endpoint", region.name),
         kind: ResourceKind::TrafficManagerEndpoint,
@@ -114,20 +127,20 @@ pub fn tm_endpoint_spec(sub: &str, c: &Catalogue, region: &Region) -> Spec {
         body: json!({
             "properties": {
                 "targetResourceId": pip,
-                "endpointStatus": "Enabled",
+                "endpointStatus": status,
                 "priority": region.priority,
             }
         }),
         fields: vec![
             Field::mutable("properties.targetResourceId", json!(pip)).cmp(Cmp::ResourceId),
-            Field::ci("properties.endpointStatus", json!("Enabled")),
+            Field::ci("properties.endpointStatus", json!(status)),
             Field::mutable("properties.priority", json!(region.priority)),
         ],
         depends_on: vec![
             "traffic-manager".into(),
             format!("{}/public-ip", region.name),
         ],
-        merge_update: false,
+        update: super::UpdateMode::Patch,
         notes: vec![],
     }
 }

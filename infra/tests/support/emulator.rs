@@ -11,6 +11,7 @@
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use infra::arm::schema::{Request, Violation};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -35,6 +36,23 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The library's kind, for the vendored spec schemas.
+    pub fn resource_kind(self) -> infra::arm::ResourceKind {
+        use infra::arm::ResourceKind as R;
+        match self {
+            Self::ResourceGroup => R::ResourceGroup,
+            Self::Registry => R::Registry,
+            Self::Replication => R::Replication,
+            Self::PublicIp => R::PublicIp,
+            Self::Cluster => R::ManagedCluster,
+            Self::RoleAssignment => R::RoleAssignment,
+            Self::Extension => R::FluxExtension,
+            Self::FluxConfig => R::FluxConfiguration,
+            Self::TmProfile => R::TrafficManagerProfile,
+            Self::TmEndpoint => R::TrafficManagerEndpoint,
+        }
+    }
+
     fn lro(self) -> bool {
         matches!(
             self,
@@ -248,6 +266,10 @@ pub struct State {
     pub upgrades: Vec<String>,
     /// LRO style per kind (default: Azure-AsyncOperation).
     pub lro_style: HashMap<Kind, LroStyle>,
+    /// Every PATCH body accepted, with the resource key.
+    pub patches: Vec<(String, Value)>,
+    /// Endpoints a profile PUT removed (keys).
+    pub deleted_by_profile_put: Vec<String>,
     counter: u64,
 }
 
@@ -685,7 +707,58 @@ fn route(
                     None,
                 ));
             };
-            put(s, addr, kind, path, &k, headers, body, fail_op)
+            if let Some(bad) = schema_error(kind, Request::Put, &body) {
+                return bad;
+            }
+            put(
+                s,
+                addr,
+                kind,
+                path,
+                &k,
+                headers,
+                body,
+                fail_op,
+                Request::Put,
+            )
+        }
+        Method::PATCH => {
+            let Some(body) = body.filter(Value::is_object) else {
+                return json_resp(err(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestContent",
+                    "The request content was invalid and could not be deserialized.",
+                    None,
+                ));
+            };
+            if kind == Kind::TmProfile && get(&body, "/properties/endpoints").is_some() {
+                // Recorded service answer (azure-sdk-for-net #43949).
+                return json_resp(err(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "The 'endpoints' property cannot be specified when updating a profile using PATCH. Please use PUT to update the profile instead.",
+                    None,
+                ));
+            }
+            if let Some(bad) = schema_error(kind, Request::Patch, &body) {
+                return bad;
+            }
+            let Some(existing) = s.resources.get(&k).map(|r| r.body.clone()) else {
+                return json_resp(not_found(kind, path));
+            };
+            s.patches.push((k.clone(), body.clone()));
+            let merged = merge_patch(existing, &body);
+            put(
+                s,
+                addr,
+                kind,
+                path,
+                &k,
+                headers,
+                merged,
+                fail_op,
+                Request::Patch,
+            )
         }
         _ => json_resp(err(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -755,6 +828,7 @@ fn put(
     headers: &HeaderMap,
     mut body: Value,
     fail_op: Option<(String, String)>,
+    request: Request,
 ) -> Routed {
     // Parents must exist.
     if kind != Kind::ResourceGroup
@@ -845,11 +919,14 @@ fn put(
     if kind == Kind::Cluster {
         hdrs.push(("ETag", format!("\"{etag}\"")));
     }
-    let status = if creating || kind == Kind::TmEndpoint {
+    let status = if creating || (kind == Kind::TmEndpoint && request == Request::Put) {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
+    if kind == Kind::TmProfile && request == Request::Put && !creating {
+        replace_endpoints(s, k, &body);
+    }
     if kind.lro() {
         body["properties"]["provisioningState"] =
             json!(if creating { "Creating" } else { "Updating" });
@@ -1194,6 +1271,8 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
             p["creationDate"] = json!("2026-01-01T00:00:00Z");
             p["publicNetworkAccess"] = json!("Enabled");
             p["networkRuleBypassOptions"] = json!("AzureServices");
+            p["dataEndpointHostNames"] = json!([format!("{name}.eastus2.data.azurecr.io")]);
+            p["privateEndpointConnections"] = json!([]);
             if p.get("zoneRedundancy").is_none() {
                 p["zoneRedundancy"] = json!("Disabled");
             }
@@ -1221,6 +1300,7 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
             let p = &mut body["properties"];
             p["ipAddress"] = json!(format!("20.{}.{}.{}", n % 250, (n / 250) % 250, 7));
             p["idleTimeoutInMinutes"] = json!(4);
+            p["resourceGuid"] = json!(uuid_from(n, 4));
             p["publicIPAllocationMethod"] =
                 json!(p["publicIPAllocationMethod"].as_str().unwrap_or("Dynamic"));
             if let Some(label) = string_at(p, "/dnsSettings/domainNameLabel") {
@@ -1249,6 +1329,12 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
             ));
             p["powerState"] = json!({"code": "Running"});
             p["maxAgentPools"] = json!(100);
+            p["resourceUID"] = json!(uuid_from(n, 5));
+            if p["networkProfile"].is_object() {
+                p["networkProfile"]["loadBalancerProfile"]["effectiveOutboundIPs"] = json!([{
+                    "id": format!("/subscriptions/{SUB}/resourceGroups/MC_{name}/providers/Microsoft.Network/publicIPAddresses/outbound-{n}")
+                }]);
+            }
             p["nodeResourceGroup"] = json!(format!("MC_{name}"));
             if let Some(np) = p.get_mut("networkProfile")
                 && let Some(sku) = string_at(np, "/loadBalancerSku")
@@ -1268,6 +1354,7 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
                     pool["osSKU"] = json!("Ubuntu");
                     pool["provisioningState"] = json!("Succeeded");
                     pool["nodeImageVersion"] = json!("AKSUbuntu-2204gen2containerd-202601.01.0");
+                    pool["eTag"] = json!(format!("pool-{n}"));
                 }
             }
             // Server-managed identities survive updates.
@@ -1384,4 +1471,84 @@ fn on_succeeded(r: &mut Res, flux_compliance: &str) {
         Kind::FluxConfig => r.body["properties"]["complianceState"] = json!(flux_compliance),
         _ => {}
     }
+}
+
+/// A profile PUT is a full replace: the endpoint list becomes exactly what the body carries
+/// (terraform-provider-azurerm #6041 / #7470: a PUT without `endpoints` deletes them all).
+fn replace_endpoints(s: &mut State, profile_key: &str, body: &Value) {
+    let keep: Vec<String> = body
+        .pointer("/properties/endpoints")
+        .and_then(Value::as_array)
+        .map(|eps| {
+            eps.iter()
+                .filter_map(|e| {
+                    let t = e["type"].as_str()?.rsplit('/').next()?.to_string();
+                    let n = e["name"].as_str()?.to_string();
+                    Some(format!("{profile_key}/{t}/{n}").to_ascii_lowercase())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let prefix = format!("{profile_key}/");
+    let gone: Vec<String> = s
+        .resources
+        .keys()
+        .filter(|k| k.starts_with(&prefix) && !keep.contains(k))
+        .cloned()
+        .collect();
+    for k in gone {
+        s.resources.remove(&k);
+        s.deleted_by_profile_put.push(k);
+    }
+}
+
+/// JSON merge patch (RFC 7386) as ARM applies a PATCH, except that `tags` is replaced whole.
+fn merge_patch(mut target: Value, patch: &Value) -> Value {
+    fn merge(t: &mut Value, p: &Value) {
+        match (t.as_object_mut(), p.as_object()) {
+            (Some(to), Some(po)) => {
+                for (k, v) in po {
+                    if v.is_null() {
+                        to.remove(k);
+                    } else if let Some(existing) = to.get_mut(k)
+                        && existing.is_object()
+                        && v.is_object()
+                    {
+                        merge(existing, v);
+                    } else {
+                        to.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            _ => *t = p.clone(),
+        }
+    }
+    if let (Some(t), Some(tags)) = (target.as_object_mut(), patch.get("tags")) {
+        t.insert("tags".into(), tags.clone());
+    }
+    let mut p = patch.clone();
+    if let Some(o) = p.as_object_mut() {
+        o.remove("tags");
+    }
+    merge(&mut target, &p);
+    target
+}
+
+/// A 400 like ARM's when `body` breaks the vendored spec schema of `kind`.
+fn schema_error(kind: Kind, request: Request, body: &Value) -> Option<Routed> {
+    let violations = infra::arm::schema::schema(kind.resource_kind()).validate(request, body);
+    let first = violations.first()?;
+    let target = match first {
+        Violation::Unknown { path }
+        | Violation::WrongType { path, .. }
+        | Violation::BadEnum { path, .. }
+        | Violation::ReadOnly { path } => path.clone(),
+    };
+    let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    Some(json_resp(err(
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestContent",
+        &format!("The request content was invalid: {}", list.join("; ")),
+        Some(&target),
+    )))
 }
