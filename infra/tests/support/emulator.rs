@@ -73,6 +73,10 @@ impl Kind {
         }
     }
 
+    pub fn of_path(path: &str) -> Option<Self> {
+        Self::of(path)
+    }
+
     fn of(path: &str) -> Option<Self> {
         let p = path.to_ascii_lowercase();
         let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
@@ -682,6 +686,14 @@ fn route(
                         .map(|(_, e)| e.body.clone())
                         .collect();
                     v["properties"]["endpoints"] = Value::Array(eps);
+                }
+                if matches!(kind, Kind::Extension | Kind::FluxConfig)
+                    && v["properties"]
+                        .get("configurationProtectedSettings")
+                        .is_some()
+                {
+                    // Stored, never returned: a GET shows an empty map.
+                    v["properties"]["configurationProtectedSettings"] = json!({});
                 }
                 let mut h = vec![];
                 if kind == Kind::Cluster {
@@ -1426,7 +1438,9 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
             }
             p["complianceState"] = json!("Pending");
             p["statuses"] = json!([]);
-            p["configurationProtectedSettings"] = json!({});
+            if p.get("configurationProtectedSettings").is_none() {
+                p["configurationProtectedSettings"] = json!({});
+            }
         }
         Kind::TmProfile => {
             body["type"] = json!("Microsoft.Network/trafficManagerProfiles");
