@@ -758,12 +758,10 @@ async fn updates_merge_into_the_live_body_and_keep_unowned_settings() {
     emu.clear_requests();
     let (plan, report, _) = support::bootstrap(&client, &c).await;
     assert!(report.ok(), "{}", infra::apply::render_report(&report));
-    for key in ["registry"] {
-        assert!(
-            matches!(plan.item(key).unwrap().action, Action::Update { .. }),
-            "{key}"
-        );
-    }
+    assert!(matches!(
+        plan.item("registry").unwrap().action,
+        Action::Update { .. }
+    ));
     let reqs = emu.requests();
     let body_of = |suffix: &str| -> Value {
         let puts = support::ends_with(&reqs, "PUT", suffix);
