@@ -91,6 +91,7 @@ pub async fn apply(
     let mut finished: std::collections::HashSet<String> = Default::default();
     let mut steps: Vec<StepReport> = Vec::new();
     let mut running = tokio::task::JoinSet::new();
+    let mut task_keys: HashMap<tokio::task::Id, PlanItem> = HashMap::new();
     loop {
         let mut i = 0;
         while i < pending.len() {
@@ -106,22 +107,52 @@ pub async fn apply(
                     planned.clone(),
                     progress.clone(),
                 );
-                running.spawn(async move {
+                let copy = item.clone();
+                let handle = running.spawn(async move {
                     run_item(&client, &item, &shared, &planned, &progress).await
                 });
+                task_keys.insert(handle.id(), copy);
             } else {
                 i += 1;
             }
         }
-        match running.join_next().await {
-            Some(Ok(step)) => {
+        match running.join_next_with_id().await {
+            Some(Ok((_, step))) => {
                 finished.insert(step.key.clone());
                 steps.push(step);
             }
             Some(Err(e)) => {
-                return Err(InfraError::Config(format!(
-                    "internal error: a step task stopped: {e}"
-                )));
+                // A panic ends only its own step: the others run on, dependents are skipped,
+                // and the summary still comes.
+                let Some(item) = task_keys.get(&e.id()).cloned() else {
+                    return Err(InfraError::Config(format!(
+                        "internal error: an unknown step task stopped: {e}"
+                    )));
+                };
+                let why = if e.is_panic() {
+                    let p = e.into_panic();
+                    let msg = p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "(no message)".into());
+                    format!("internal error: the step panicked: {msg}")
+                } else {
+                    format!("internal error: the step was cancelled: {e}")
+                };
+                shared
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .done
+                    .insert(item.key.clone(), None);
+                finished.insert(item.key.clone());
+                steps.push(StepReport {
+                    key: item.key.clone(),
+                    kind: item.kind,
+                    region: item.region.clone(),
+                    name: item.name.clone(),
+                    result: Err(InfraError::Config(why)),
+                });
             }
             None => break,
         }
@@ -161,7 +192,9 @@ async fn run_item(
     };
     // Dependencies: every planned dependency must have succeeded.
     let failed_dep = {
-        let s = shared.lock().expect("progress state lock");
+        let s = shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         item.depends_on
             .iter()
             .find(|d| planned.contains(*d) && !matches!(s.done.get(*d), Some(Some(_))))
@@ -174,13 +207,46 @@ async fn run_item(
         report.result = Err(InfraError::Skipped(format!("`{dep}` did not succeed")));
         shared
             .lock()
-            .expect("state lock")
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .done
             .insert(item.key.clone(), None);
         return report;
     }
     let started = Instant::now();
-    let result = run_action(client, item, shared, progress, &label).await;
+    // The whole step (retries, polls, read-backs) is bounded; on expiry the error names the
+    // resource, what it was waiting for (the last progress line) and for how long.
+    let last_line = Arc::new(Mutex::new(String::from("the first answer from ARM")));
+    let step_progress: Progress = {
+        let (last, outer) = (last_line.clone(), progress.clone());
+        Arc::new(move |line: &str| {
+            if let Ok(mut l) = last.lock() {
+                *l = line.to_string();
+            }
+            outer(line);
+        })
+    };
+    let limit = client.options.deadline_of(item.kind);
+    // Retries of this step's requests report through the step too.
+    let step_client = client.clone().with_progress(step_progress.clone());
+    // 5 % grace: the operation poller has the same deadline and knows the last status.
+    let scaled = client.options.scaled(limit);
+    let result = match tokio::time::timeout(
+        scaled.saturating_add(scaled / 20),
+        run_action(&step_client, item, shared, &step_progress, &label),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => Err(InfraError::Deadline {
+            context: label.clone(),
+            seconds: limit.as_secs(),
+            waited: started.elapsed().as_secs_f64(),
+            last: format!(
+                "the step to finish (last progress: {})",
+                last_line.lock().map(|l| l.clone()).unwrap_or_default()
+            ),
+        }),
+    };
     let body = match &result {
         Ok((_, body)) => Some(body.clone()),
         Err(_) => None,
@@ -201,7 +267,7 @@ async fn run_item(
     }
     shared
         .lock()
-        .expect("state lock")
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .done
         .insert(item.key.clone(), body);
     report.result = result.map(|(o, _)| o);
@@ -370,7 +436,7 @@ async fn apply_deferred_role(
 ) -> Result<(Outcome, Value), InfraError> {
     let cluster = shared
         .lock()
-        .expect("state lock")
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
         .done
         .get(&role.cluster_key)
         .cloned()

@@ -16,12 +16,19 @@ Authentication (first that works):
   managed identity           on Azure (INFRA_DISABLE_MANAGED_IDENTITY=1 skips it)
   Azure CLI                  `az login`
 
-Exit codes:
-  0  success (plan: nothing blocked; bootstrap: every step succeeded; status: all Succeeded)
-  1  error: bad flags, environment or catalogue (nothing was sent), an ARM error, a failed
-     step, or bootstrap not confirmed
-  2  blocked: an immutable property would change (plan and bootstrap; nothing was written)
-  3  status: a resource is missing or not Succeeded
+Exit codes (all commands):
+  0  ok: plan has nothing blocked, bootstrap applied every step, status is healthy
+  1  a check found problems, or the run failed: a blocked plan (an immutable property would
+     change; nothing was written), status not healthy (missing, not Succeeded, drift), a
+     failed bootstrap step, an ARM or network error, bootstrap not confirmed
+  2  usage or input error, found before any request: bad flags, environment, catalogue,
+     credential; nothing was sent to Azure
+
+Waiting (every wait is bounded and printed on stderr):
+  --connect-timeout SECS     give up on ARM this long after the first failed connect (90)
+  --step-deadline SECS       replaces every resource kind's deadline (RG/TM 300, role/IP 600,
+                             registry 900, replication/Flux 1800, AKS 2700)
+  Retry-After / retry-after-ms / x-ms-retry-after-ms are honoured up to 300 s per wait.
 
 See infra/README.md for what is created and how re-runs behave.";
 
@@ -45,6 +52,22 @@ pub struct Cli {
     /// Multiplies every wait (tests only).
     #[arg(long, global = true, env = "INFRA_POLL_SCALE", hide = true)]
     pub poll_scale: Option<String>,
+    /// Seconds after the first failed connect to ARM before giving up (default 90).
+    #[arg(
+        long,
+        global = true,
+        env = "INFRA_CONNECT_TIMEOUT_SECS",
+        value_name = "SECS"
+    )]
+    pub connect_timeout: Option<String>,
+    /// Seconds one step may take, for every resource kind (default: per kind, see below).
+    #[arg(
+        long,
+        global = true,
+        env = "INFRA_STEP_DEADLINE_SECS",
+        value_name = "SECS"
+    )]
+    pub step_deadline: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -53,19 +76,32 @@ pub struct Cli {
 pub enum Format {
     Text,
     Json,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show, per resource, what bootstrap would do. Writes nothing.
     ///
-    /// Per resource: create, update (each field: Azure -> catalogue), no change, replace, or
-    /// BLOCKED (an immutable property would change; both values shown). Exit code 2 when
-    /// something is blocked.
+    /// Per resource: create, update (each field: Azure -> catalogue), no change, replace,
+    /// remove (a role assignment left behind by an identity that changed), or BLOCKED (an
+    /// immutable property would change; both values shown). Exit code 1 when something is
+    /// blocked.
+    ///
+    /// With --offline: no Azure at all. The change a catalogue edit implies, from the desired
+    /// state of the catalogue at --base (a git ref, default HEAD) and of the working file, as
+    /// markdown for a pull request.
     Plan {
-        /// `json` for scripts (one object with `items`, each with `key` and `action`).
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        /// `json` for scripts (one object with `items`, each with `key` and `action`);
+        /// `markdown` (the default with --offline).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Compare two catalogue versions instead of asking ARM.
+        #[arg(long)]
+        offline: bool,
+        /// The git revision of the catalogue to compare against (with --offline).
+        #[arg(long, value_name = "REF", requires = "offline")]
+        base: Option<String>,
     },
     /// Plan, confirm, then apply in dependency order (regions in parallel).
     ///
@@ -79,7 +115,7 @@ pub enum Command {
     },
     /// Provisioning state, Flux compliance and Traffic Manager monitor status.
     ///
-    /// Exit code 3 when a resource is missing or not Succeeded.
+    /// Exit code 1 when a resource is missing, not Succeeded or differs from the catalogue.
     Status {
         /// `json` for scripts.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -103,20 +139,39 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            match e {
-                InfraError::Blocked(_) => ExitCode::from(2),
-                _ => ExitCode::FAILURE,
-            }
+            ExitCode::from(exit_code(&e))
         }
     }
 }
 
+/// 2 for usage and input errors (found before any request), 1 for everything else.
+pub fn exit_code(e: &InfraError) -> u8 {
+    match e {
+        InfraError::Config(_) | InfraError::Auth(_) => 2,
+        _ => 1,
+    }
+}
+
 /// Everything checked before the first request.
-fn client_from(cli: &Cli) -> Result<ArmClient, InfraError> {
+fn client_from(cli: &Cli, progress: &Progress) -> Result<ArmClient, InfraError> {
     let endpoint = Endpoint::parse(&cli.arm_endpoint)?;
     let mut options = ClientOptions::default();
     if let Some(s) = &cli.poll_scale {
         options.time_scale = crate::arm::client::parse_scale(s)?;
+    }
+    if let Some(s) = &cli.connect_timeout {
+        options.connect_give_up = crate::arm::client::parse_seconds(
+            "--connect-timeout / INFRA_CONNECT_TIMEOUT_SECS",
+            s,
+            3600,
+        )?;
+    }
+    if let Some(s) = &cli.step_deadline {
+        options.step_deadline = Some(crate::arm::client::parse_seconds(
+            "--step-deadline / INFRA_STEP_DEADLINE_SECS",
+            s,
+            86_400,
+        )?);
     }
     let sub = cli.subscription.clone().unwrap_or_default();
     if sub.trim().is_empty() {
@@ -126,7 +181,7 @@ fn client_from(cli: &Cli) -> Result<ArmClient, InfraError> {
         ));
     }
     let tokens = TokenSource::from_env()?;
-    ArmClient::new(endpoint, &sub, tokens, options)
+    Ok(ArmClient::new(endpoint, &sub, tokens, options)?.with_progress(progress.clone()))
 }
 
 fn load(cli: &Cli) -> Result<catalogue::Catalogue, InfraError> {
@@ -149,21 +204,40 @@ pub async fn run(cli: Cli, progress: Progress) -> Result<ExitCode, InfraError> {
         ));
     }
     let c = load(&cli)?;
-    let client = client_from(&cli)?;
+    if let Command::Plan {
+        offline: true,
+        format,
+        base,
+    } = &cli.command
+    {
+        let base = base.as_deref().unwrap_or("HEAD");
+        let old = crate::offline::catalogue_at(&cli.catalogue, base)?;
+        let p = crate::offline::plan(&old, &c, base);
+        match format.unwrap_or(Format::Markdown) {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default()),
+            Format::Text | Format::Markdown => print!("{}", crate::offline::render_markdown(&p)),
+        }
+        return Ok(if p.blocked() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    let client = client_from(&cli, &progress)?;
     client.check_credentials().await?;
     match cli.command {
-        Command::Plan { format } => {
+        Command::Plan { format, .. } => {
             let p = plan::plan(&client, &c).await?;
-            match format {
+            match format.unwrap_or(Format::Text) {
                 Format::Json => {
                     println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default())
                 }
-                Format::Text => print!("{}", plan::render_text(&p)),
+                Format::Text | Format::Markdown => print!("{}", plan::render_text(&p)),
             }
             Ok(if p.blocked().is_empty() {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(2)
+                ExitCode::FAILURE
             })
         }
         Command::Status { format } => {
@@ -172,12 +246,12 @@ pub async fn run(cli: Cli, progress: Progress) -> Result<ExitCode, InfraError> {
                 Format::Json => {
                     println!("{}", serde_json::to_string_pretty(&st).unwrap_or_default())
                 }
-                Format::Text => print!("{}", status::render_text(&st)),
+                Format::Text | Format::Markdown => print!("{}", status::render_text(&st)),
             }
             Ok(if st.healthy() {
                 ExitCode::SUCCESS
             } else {
-                ExitCode::from(3)
+                ExitCode::FAILURE
             })
         }
         Command::Bootstrap { yes } => {

@@ -337,9 +337,15 @@ async fn get_all(
     specs: Vec<Spec>,
 ) -> Result<HashMap<String, Option<Value>>, InfraError> {
     let mut set = tokio::task::JoinSet::new();
+    // Bounded fan-out: ARM throttles reads per principal; 16 in flight is plenty.
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        client.options.max_parallel_reads.max(1),
+    ));
     for s in specs {
         let client = client.clone();
+        let gate = gate.clone();
         set.spawn(async move {
+            let _permit = gate.acquire_owned().await;
             let context = format!("reading {} {}", s.kind.label(), s.name);
             let r = client.get(&s.path, s.api_version, &context).await;
             (s.key, r.map(|o| o.map(|(v, _)| v)))

@@ -236,7 +236,7 @@ async fn an_invalid_catalogue_is_refused_with_its_location_and_no_request() {
                 path.clone(),
             )
             .await;
-            assert_eq!(o.status.code(), Some(1), "{args:?}");
+            assert_eq!(o.status.code(), Some(2), "{args:?}");
             let e = stderr(&o);
             let located = format!("{}:", path.display());
             assert!(
@@ -259,7 +259,7 @@ async fn an_invalid_catalogue_is_refused_with_its_location_and_no_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_blocked_plan_exits_2_and_bootstrap_writes_nothing() {
+async fn a_blocked_plan_exits_1_and_bootstrap_writes_nothing() {
     let emu = Emulator::start().await;
     let client = support::client(&emu);
     let (_, report, _) = support::bootstrap(&client, &support::catalogue()).await;
@@ -268,7 +268,7 @@ async fn a_blocked_plan_exits_2_and_bootstrap_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = edited_catalogue(&dir, "  dnsName: contoso-ha\n", "  dnsName: contoso-ha2\n");
     let o = run_with(vec!["plan".into()], ok_env(&emu), path.clone()).await;
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains("BLOCKED")
@@ -276,7 +276,7 @@ async fn a_blocked_plan_exits_2_and_bootstrap_writes_nothing() {
         "{out}"
     );
     let o = run_with(vec!["bootstrap".into(), "--yes".into()], ok_env(&emu), path).await;
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("Traffic Manager profile contoso-ha")
             && stderr(&o).contains("nothing was written"),
@@ -295,9 +295,11 @@ fn help_explains_auth_and_exit_codes() {
     for needle in [
         "AZURE_ACCESS_TOKEN",
         "az login",
-        "Exit codes:",
-        "2  blocked",
-        "3  status",
+        "Exit codes (all commands):",
+        "1  a check found problems",
+        "2  usage or input error",
+        "--connect-timeout",
+        "--step-deadline",
         "AZURE_SUBSCRIPTION_ID",
         "AZURE_RESOURCE_MANAGER_ENDPOINT",
     ] {

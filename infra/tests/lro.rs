@@ -217,10 +217,18 @@ async fn each_resource_type_has_its_own_deadline() {
         let e = support::step_error(&report, &format!("{region}/public-ip"));
         assert!(matches!(e, InfraError::Deadline { .. }), "{e}");
         let s = e.to_string();
+        // Names the resource, what it waited for and for how long.
         assert!(
-            s.contains("still not finished after 600s") && s.contains("InProgress"),
+            s.contains(&format!("public IP pip-hello-{region}"))
+                && s.contains("gave up after 0.")
+                && s.contains("waiting for the operation to finish (last status `InProgress`)")
+                && s.contains("deadline 600s"),
             "{s}"
         );
+        let InfraError::Deadline { waited, .. } = e else {
+            unreachable!()
+        };
+        assert!(*waited >= deadline * 0.9, "{waited}");
         // The endpoint needs the IP; the cluster does not, and it finished.
         assert!(matches!(
             report

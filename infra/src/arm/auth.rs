@@ -47,6 +47,13 @@ impl Chain {
 impl TokenSource {
     /// `AZURE_ACCESS_TOKEN` if set (and not empty), else the credential chain.
     pub fn from_env() -> Result<Self, InfraError> {
+        // Checked even when a token is given: a bad value is an error, never ignored.
+        let managed_identity_timeout = match env("INFRA_MANAGED_IDENTITY_TIMEOUT_SECS") {
+            Some(v) => {
+                super::client::parse_seconds("INFRA_MANAGED_IDENTITY_TIMEOUT_SECS", &v, 300)?
+            }
+            None => Duration::from_secs(5),
+        };
         if let Ok(t) = std::env::var("AZURE_ACCESS_TOKEN") {
             let t = t.trim().to_string();
             if t.is_empty() {
@@ -56,7 +63,7 @@ impl TokenSource {
             }
             return Ok(Self::Static(Arc::new(Secret::new(t))));
         }
-        Ok(Self::Chain(Arc::new(build_chain())))
+        Ok(Self::Chain(Arc::new(build_chain(managed_identity_timeout))))
     }
 
     /// A fixed token (tests, CI).
@@ -77,7 +84,7 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn build_chain() -> Chain {
+fn build_chain(managed_identity_timeout: Duration) -> Chain {
     let mut candidates: Vec<(&'static str, Arc<dyn TokenCredential>)> = Vec::new();
     let mut skipped = Vec::new();
     // 1. Workload identity (AKS pods, GitHub OIDC via a federated token file).
@@ -118,10 +125,6 @@ fn build_chain() -> Chain {
         Ok(c) => candidates.push(("Azure CLI", c)),
         Err(e) => skipped.push(format!("Azure CLI: {e}")),
     }
-    let managed_identity_timeout = env("INFRA_MANAGED_IDENTITY_TIMEOUT_SECS")
-        .and_then(|s| s.parse().ok())
-        .map(Duration::from_secs_f64)
-        .unwrap_or(Duration::from_secs(5));
     Chain {
         candidates,
         skipped,

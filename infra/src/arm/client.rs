@@ -67,8 +67,8 @@ impl Endpoint {
 }
 
 /// Timing knobs. `time_scale` multiplies every wait (Retry-After, poll floor, backoff,
-/// deadlines): 1.0 in production; the emulator tests use ~0.001 so that a `Retry-After: 10`
-/// means 10 ms, still honoured proportionally.
+/// deadlines, the connect give-up): 1.0 in production; the emulator tests use ~0.001 so that
+/// a `Retry-After: 10` means 10 ms, still honoured proportionally.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     pub time_scale: f64,
@@ -79,12 +79,22 @@ pub struct ClientOptions {
     /// First retry wait without `Retry-After`; doubles per attempt up to `backoff_cap`.
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
-    /// Retries of one request on 429 / 5xx / in-progress conflicts / transport errors.
+    /// The longest wait a `Retry-After` (in any of its forms) is honoured for.
+    pub retry_after_cap: Duration,
+    /// Retries of one request on 408 / 429 / 5xx / in-progress conflicts / transport errors.
     pub max_retries: u32,
     /// How long `PrincipalNotFound` is retried (Entra replication delay).
     pub principal_not_found_window: Duration,
     /// Timeout of one HTTP exchange (not scaled).
     pub request_timeout: Duration,
+    /// Timeout of one TCP/TLS connect (not scaled).
+    pub connect_timeout: Duration,
+    /// Give up on a request this long after its first failed connect (`--connect-timeout`).
+    pub connect_give_up: Duration,
+    /// Replaces every resource kind's step deadline (`--step-deadline`).
+    pub step_deadline: Option<Duration>,
+    /// GETs in flight at once while planning.
+    pub max_parallel_reads: usize,
 }
 
 impl Default for ClientOptions {
@@ -95,12 +105,21 @@ impl Default for ClientOptions {
             default_poll: Duration::from_secs(15),
             backoff_base: Duration::from_secs(2),
             backoff_cap: Duration::from_secs(60),
+            retry_after_cap: RETRY_AFTER_CAP,
             max_retries: 8,
             principal_not_found_window: Duration::from_secs(300),
             request_timeout: Duration::from_secs(100),
+            connect_timeout: Duration::from_secs(10),
+            connect_give_up: Duration::from_secs(90),
+            step_deadline: None,
+            max_parallel_reads: 16,
         }
     }
 }
+
+/// The documented cap on a server-requested wait: a `Retry-After` of a day (or 10^30 s) is
+/// honoured as 5 minutes.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(300);
 
 impl ClientOptions {
     /// Defaults, with `INFRA_POLL_SCALE` (a positive factor) applied.
@@ -112,8 +131,32 @@ impl ClientOptions {
         Ok(o)
     }
 
+    /// `d` times the scale; saturates instead of panicking on any input.
     pub fn scaled(&self, d: Duration) -> Duration {
-        d.mul_f64(self.time_scale)
+        Duration::try_from_secs_f64(d.as_secs_f64() * self.time_scale).unwrap_or(Duration::MAX)
+    }
+
+    /// The deadline of one step of `kind` (unscaled).
+    pub fn deadline_of(&self, kind: super::ResourceKind) -> Duration {
+        self.step_deadline.unwrap_or_else(|| kind.deadline())
+    }
+}
+
+/// `now + d`, or a point a century away when that does not fit (never panics).
+pub fn instant_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
+/// A number of seconds from a flag or the environment: finite, > 0 and at most `max`.
+pub fn parse_seconds(name: &str, value: &str, max: u64) -> Result<Duration, InfraError> {
+    match value.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= max as f64 => Ok(Duration::from_secs_f64(v)),
+        _ => Err(InfraError::Config(format!(
+            "{name} `{value}` is not a number of seconds in (0, {max}]\n  help: give e.g. 90, or leave it unset for the default"
+        ))),
     }
 }
 
@@ -144,8 +187,14 @@ impl Response {
             .map(str::to_string)
     }
 
-    /// `Retry-After`: integer seconds (what ARM sends), or an HTTP-date (RFC 7231).
+    /// The wait the server asks for, uncapped: `retry-after-ms` / `x-ms-retry-after-ms`
+    /// (milliseconds) first, then `Retry-After` (seconds or an HTTP-date). Never panics.
     pub fn retry_after(&self) -> Option<Duration> {
+        for h in ["retry-after-ms", "x-ms-retry-after-ms"] {
+            if let Some(d) = self.header(h).and_then(parse_millis) {
+                return Some(d);
+            }
+        }
         parse_retry_after(self.header("retry-after")?)
     }
 
@@ -199,6 +248,8 @@ pub struct ArmClient {
     subscription: String,
     tokens: TokenSource,
     pub options: ClientOptions,
+    /// Told about every retry (and connect failure) as it happens.
+    progress: Option<super::lro::ProgressFn>,
 }
 
 impl fmt::Debug for ArmClient {
@@ -236,6 +287,7 @@ impl ArmClient {
         }
         let http = reqwest::Client::builder()
             .timeout(options.request_timeout)
+            .connect_timeout(options.connect_timeout)
             .user_agent(concat!("infra/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| InfraError::Config(format!("cannot build the HTTP client: {e}")))?;
@@ -245,7 +297,20 @@ impl ArmClient {
             subscription: subscription.to_string(),
             tokens,
             options,
+            progress: None,
         })
+    }
+
+    /// Reports retries and connect failures through `p`.
+    pub fn with_progress(mut self, p: super::lro::ProgressFn) -> Self {
+        self.progress = Some(p);
+        self
+    }
+
+    pub(crate) fn say(&self, line: &str) {
+        if let Some(p) = &self.progress {
+            p(line);
+        }
     }
 
     pub fn subscription(&self) -> &str {
@@ -298,6 +363,7 @@ impl ArmClient {
         }
         let started = Instant::now();
         let mut attempt: u32 = 0;
+        let mut first_connect_failure: Option<Instant> = None;
         loop {
             let token = self.tokens.token().await?;
             let mut req = self
@@ -322,32 +388,86 @@ impl ArmClient {
             if let Some(m) = &opts.if_none_match {
                 req = req.header(reqwest::header::IF_NONE_MATCH, m);
             }
-            let result = req.send().await;
-            let resp = match result {
+            // A failure to connect, a timeout, or a connection reset mid-body: retried like a 5xx.
+            let failure = match req.send().await {
                 Ok(r) => {
                     let status = r.status();
                     let headers = r.headers().clone();
-                    let text = r.text().await.unwrap_or_default();
-                    Response {
-                        status: status.as_u16(),
-                        headers,
-                        text,
+                    match r.text().await {
+                        Ok(text) => Ok(Response {
+                            status: status.as_u16(),
+                            headers,
+                            text: scrub(&text, token.secret()),
+                        }),
+                        Err(e) => Err((
+                            false,
+                            format!(
+                                "the connection broke while reading the HTTP {} body: {}",
+                                status.as_u16(),
+                                describe_reqwest(&e)
+                            ),
+                        )),
                     }
                 }
-                Err(e) => {
-                    if attempt < self.options.max_retries && !e.is_builder() {
-                        attempt += 1;
-                        tokio::time::sleep(self.backoff(attempt, None)).await;
-                        continue;
-                    }
+                Err(e) if e.is_builder() => {
                     return Err(InfraError::Transport {
                         context: context.into(),
                         message: describe_reqwest(&e),
                     });
                 }
+                Err(e) => Err((e.is_connect(), describe_reqwest(&e))),
             };
+            let resp = match failure {
+                Ok(r) => r,
+                Err((connect, message)) => {
+                    let message = scrub(&message, token.secret());
+                    let give_up = self.options.scaled(self.options.connect_give_up);
+                    if connect {
+                        let since = *first_connect_failure.get_or_insert_with(Instant::now);
+                        let waited = since.elapsed();
+                        let wait = self.backoff(attempt + 1, None);
+                        if waited + wait > give_up {
+                            return Err(InfraError::Transport {
+                                context: context.into(),
+                                message: format!(
+                                    "cannot connect to ARM at {}: {message}; gave up after {:.1}s (--connect-timeout {}s)",
+                                    origin(url),
+                                    waited.as_secs_f64(),
+                                    self.options.connect_give_up.as_secs()
+                                ),
+                            });
+                        }
+                        attempt += 1;
+                        self.say(&format!(
+                            "{context}: cannot connect to ARM at {}: {message}; attempt {attempt}, next try in {:.1}s (giving up {}s after the first failure)",
+                            origin(url),
+                            wait.as_secs_f64(),
+                            self.options.connect_give_up.as_secs()
+                        ));
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    if attempt < self.options.max_retries {
+                        attempt += 1;
+                        let wait = self.backoff(attempt, None);
+                        self.say(&format!(
+                            "{context}: {message}; attempt {attempt} of {}, next try in {:.1}s",
+                            self.options.max_retries,
+                            wait.as_secs_f64()
+                        ));
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(InfraError::Transport {
+                        context: context.into(),
+                        message: format!("{message} (after {attempt} retries)"),
+                    });
+                }
+            };
+            first_connect_failure = None;
             let retryable = match StatusCode::from_u16(resp.status).unwrap_or(StatusCode::OK) {
-                StatusCode::TOO_MANY_REQUESTS
+                StatusCode::REQUEST_TIMEOUT
+                | StatusCode::TOO_MANY_REQUESTS
                 | StatusCode::INTERNAL_SERVER_ERROR
                 | StatusCode::BAD_GATEWAY
                 | StatusCode::SERVICE_UNAVAILABLE
@@ -366,14 +486,23 @@ impl ArmClient {
                 return Ok(resp);
             }
             attempt += 1;
-            tokio::time::sleep(self.backoff(attempt, resp.retry_after())).await;
+            let wait = self.backoff(attempt, resp.retry_after());
+            let e = resp.arm_error();
+            self.say(&format!(
+                "{context}: HTTP {} {}; attempt {attempt} of {}, next try in {:.1}s",
+                resp.status,
+                e.code,
+                self.options.max_retries,
+                wait.as_secs_f64()
+            ));
+            tokio::time::sleep(wait).await;
         }
     }
 
     /// Wait before retry `attempt` (1-based): `Retry-After` if given, else exponential backoff;
     /// plus up to 10 % jitter, never less than asked.
     pub(crate) fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let base = retry_after.unwrap_or_else(|| {
+        let base = retry_after.map(|d| self.capped(d)).unwrap_or_else(|| {
             let exp = self
                 .options
                 .backoff_base
@@ -381,7 +510,14 @@ impl ArmClient {
             exp.min(self.options.backoff_cap)
         });
         let d = self.options.scaled(base);
-        d + d.mul_f64(jitter() * 0.1)
+        d.saturating_add(
+            Duration::try_from_secs_f64(d.as_secs_f64() * jitter() * 0.1).unwrap_or_default(),
+        )
+    }
+
+    /// A server-requested wait, held to [`ClientOptions::retry_after_cap`].
+    pub(crate) fn capped(&self, d: Duration) -> Duration {
+        d.min(self.options.retry_after_cap)
     }
 
     /// GET a resource: `Ok(None)` on 404.
@@ -428,17 +564,53 @@ impl ArmClient {
 
 /// `Retry-After` as integer (or decimal) seconds, or as an HTTP-date (then the time left
 /// until it, zero if past). `None` when unparseable: the caller falls back to its backoff.
+/// Any value, however absurd, gives a duration (saturating), never a panic.
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
     let v = v.trim();
-    if let Ok(n) = v.parse::<u64>() {
-        return Some(Duration::from_secs(n));
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(v.parse::<u64>().map_or(Duration::MAX, Duration::from_secs));
     }
-    if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0) {
-        return Some(Duration::from_secs_f64(f));
+    if let Some(f) = v.parse::<f64>().ok().filter(|f| !f.is_nan() && *f >= 0.0) {
+        return Some(Duration::try_from_secs_f64(f).unwrap_or(Duration::MAX));
     }
     let at = azure_core::time::parse_rfc7231(v).ok()?;
     let left = at - azure_core::time::OffsetDateTime::now_utc();
     Some(Duration::try_from(left).unwrap_or(Duration::ZERO))
+}
+
+/// `retry-after-ms` / `x-ms-retry-after-ms`: milliseconds (saturating).
+pub fn parse_millis(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(
+            v.parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_millis),
+        );
+    }
+    let f = v.parse::<f64>().ok().filter(|f| !f.is_nan() && *f >= 0.0)?;
+    Some(Duration::try_from_secs_f64(f / 1000.0).unwrap_or(Duration::MAX))
+}
+
+/// Removes the bearer token from text ARM sent back (some services echo request headers in
+/// error bodies): the token itself, and whatever follows any `Bearer `.
+pub fn scrub(text: &str, token: &str) -> String {
+    let mut out = if token.len() >= 8 {
+        text.replace(token, "[redacted]")
+    } else {
+        text.to_string()
+    };
+    let mut from = 0;
+    while let Some(i) = out[from..].to_ascii_lowercase().find("bearer ") {
+        let start = from + i + "bearer ".len();
+        let end = out[start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | '}' | '\\'))
+            .map_or(out.len(), |e| start + e);
+        if end > start && &out[start..end] != "[redacted]" {
+            out.replace_range(start..end, "[redacted]");
+        }
+        from = start + "[redacted]".len().min(out.len() - start);
+    }
+    out
 }
 
 /// A 409 that means "another operation is running on this resource; try again later".

@@ -191,11 +191,15 @@ pub enum InfraError {
     #[error("{context}: no answer from ARM: {message}")]
     Transport { context: String, message: String },
     #[error(
-        "{context}: still not finished after {seconds}s (deadline for this resource type); last status `{last}`. It may still finish: run `infra status`, then `infra bootstrap` again"
+        "{context}: gave up after {waited:.1}s waiting for {last} (deadline {seconds}s for this resource type; --step-deadline changes it). It may still finish: run `infra status`, then `infra bootstrap` again"
     )]
     Deadline {
         context: String,
+        /// The deadline (unscaled seconds).
         seconds: u64,
+        /// How long it actually waited (seconds, real time).
+        waited: f64,
+        /// What it was waiting for (the last status seen).
         last: String,
     },
     /// Plan found immutable changes: nothing is written.

@@ -276,7 +276,8 @@ impl ArmClient {
         context: &str,
     ) -> Result<PutResult, InfraError> {
         let url = self.url(path, api_version)?;
-        let deadline = Instant::now() + self.options.scaled(opts.kind.deadline());
+        let deadline =
+            super::client::instant_after(self.options.scaled(self.options.deadline_of(opts.kind)));
         let send_opts = SendOptions {
             if_match: opts.if_match.clone(),
             if_none_match: None,
@@ -381,12 +382,14 @@ impl ArmClient {
     /// Sleep before a poll: `Retry-After` (or the default) but never under the floor; scaled.
     fn poll_wait(&self, retry_after: Option<Duration>) -> Duration {
         let d = retry_after
+            .map(|d| self.capped(d))
             .unwrap_or(self.options.default_poll)
             .max(self.options.poll_floor);
         self.options.scaled(d)
     }
 
     /// Waits before the next poll, or fails if that would pass the deadline.
+    #[allow(clippy::too_many_arguments)]
     async fn wait_for_poll(
         &self,
         retry_after: Option<Duration>,
@@ -394,10 +397,14 @@ impl ArmClient {
         kind: ResourceKind,
         context: &str,
         last: &str,
+        started: Instant,
     ) -> Result<(), InfraError> {
         let wait = self.poll_wait(retry_after);
-        if Instant::now() + wait > deadline {
-            return Err(self.deadline_error(kind, context, last));
+        if Instant::now()
+            .checked_add(wait)
+            .is_none_or(|t| t > deadline)
+        {
+            return Err(self.deadline_error(kind, context, last, started));
         }
         tokio::time::sleep(wait).await;
         Ok(())
@@ -438,6 +445,7 @@ impl ArmClient {
             poll.kind,
             poll.context,
             &poll.last,
+            poll.beat.started,
         )
         .await?;
         poll.polls += 1;
@@ -506,17 +514,29 @@ impl ArmClient {
         let mut retry_after = first_retry_after;
         let mut polls = 0;
         let mut beat = Heartbeat::new(opts, context);
+        let mut loc = loc.clone();
         loop {
-            self.wait_for_poll(retry_after, deadline, opts.kind, context, "202 Accepted")
-                .await?;
+            self.wait_for_poll(
+                retry_after,
+                deadline,
+                opts.kind,
+                context,
+                "the operation (202 Accepted)",
+                beat.started,
+            )
+            .await?;
             polls += 1;
             let r = self
-                .send(Method::GET, loc, None, &SendOptions::default(), context)
+                .send(Method::GET, &loc, None, &SendOptions::default(), context)
                 .await?;
             match r.status {
                 202 => {
                     beat.status("Accepted", polls);
                     retry_after = r.retry_after();
+                    // A 202 may point to where to poll next (ARM RPC): follow it.
+                    if let Some(next) = r.header("location") {
+                        loc = self.parse_op_url(next, &r, context)?;
+                    }
                 }
                 200 | 201 | 204 => return Ok(polls),
                 _ => {
@@ -555,11 +575,22 @@ impl ArmClient {
         }
     }
 
-    fn deadline_error(&self, kind: ResourceKind, context: &str, last: &str) -> InfraError {
+    fn deadline_error(
+        &self,
+        kind: ResourceKind,
+        context: &str,
+        last: &str,
+        started: Instant,
+    ) -> InfraError {
         InfraError::Deadline {
             context: context.into(),
-            seconds: kind.deadline().as_secs(),
-            last: last.to_string(),
+            seconds: self.options.deadline_of(kind).as_secs(),
+            waited: started.elapsed().as_secs_f64(),
+            last: if last.starts_with("the ") {
+                last.to_string()
+            } else {
+                format!("the operation to finish (last status `{last}`)")
+            },
         }
     }
 }

@@ -137,6 +137,12 @@ pub enum FaultKind {
     InProgressConflict {
         retry_after: Option<u64>,
     },
+    /// An error answer with one extra header set to any text (absurd `Retry-After`s).
+    WithHeader {
+        status: u16,
+        header: &'static str,
+        value: String,
+    },
     /// The LRO started by the matching PUT ends Failed with this error.
     FailOperation {
         code: String,
@@ -270,6 +276,13 @@ pub struct State {
     pub upgrades: Vec<String>,
     /// LRO style per kind (default: Azure-AsyncOperation).
     pub lro_style: HashMap<Kind, LroStyle>,
+    /// A `Location` poll answers its first 202 with a new `Location` and forgets the old URL.
+    pub location_moves: bool,
+    /// Every GET of a resource waits this long first (fan-out measurements).
+    pub get_delay: Option<std::time::Duration>,
+    /// Resource GETs being served right now, and the most ever at once.
+    pub gets_in_flight: usize,
+    pub max_gets_in_flight: usize,
     /// Every PATCH body accepted, with the resource key.
     pub patches: Vec<(String, Value)>,
     /// Endpoints a profile PUT removed (keys).
@@ -339,7 +352,22 @@ impl Emulator {
         let app = axum::Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let st = st.clone();
-                async move { handle(st, addr, method, uri, headers, body) }
+                async move {
+                    let delay = (method == Method::GET)
+                        .then(|| {
+                            let mut s = st.lock().expect("emulator lock");
+                            let d = s.get_delay?;
+                            s.gets_in_flight += 1;
+                            s.max_gets_in_flight = s.max_gets_in_flight.max(s.gets_in_flight);
+                            Some(d)
+                        })
+                        .flatten();
+                    if let Some(d) = delay {
+                        tokio::time::sleep(d).await;
+                        st.lock().expect("emulator lock").gets_in_flight -= 1;
+                    }
+                    handle(st, addr, method, uri, headers, body)
+                }
             },
         );
         tokio::spawn(async move {
@@ -587,6 +615,24 @@ fn route(
                 );
             }
             FaultKind::FailOperation { code, message } => fail_op = Some((code, message)),
+            FaultKind::WithHeader {
+                status,
+                header,
+                value,
+            } => {
+                let st = StatusCode::from_u16(status).expect("status");
+                let (st, v) = err(
+                    st,
+                    if status == 429 {
+                        "TooManyRequests"
+                    } else {
+                        "ServiceUnavailable"
+                    },
+                    "Please retry later.",
+                    None,
+                );
+                return (st, vec![(header, value)], RespBody::Json(v));
+            }
         }
     }
     // Operation status polls.
@@ -608,6 +654,16 @@ fn route(
                         json!({"name": path.rsplit('/').next(), "status": next, "startTime": "2026-01-01T00:00:00Z"}),
                     ),
                 ),
+                LroStyle::Location if s.location_moves && !path.ends_with("/moved") => {
+                    let op = s.ops.remove(&key(path)).expect("op");
+                    let moved = format!("{path}/moved");
+                    s.ops.insert(key(&moved), op);
+                    hdrs.push((
+                        "Location",
+                        format!("http://{addr}{moved}?api-version=2025-01-01"),
+                    ));
+                    (StatusCode::ACCEPTED, hdrs, RespBody::Empty)
+                }
                 LroStyle::Location => (StatusCode::ACCEPTED, hdrs, RespBody::Empty),
                 LroStyle::ProvisioningState => {
                     let resource = op.resource.clone();
