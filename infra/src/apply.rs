@@ -29,6 +29,8 @@ pub enum Outcome {
     /// `RoleAssignmentExists`: the same principal, role and scope under another name.
     AlreadyAssigned,
     NotManaged,
+    /// A role assignment of an identity the cluster no longer has was deleted.
+    Removed,
 }
 
 #[derive(Debug)]
@@ -282,6 +284,7 @@ fn outcome_word(o: &Outcome) -> &'static str {
         Outcome::Replaced => "replaced",
         Outcome::AlreadyAssigned => "already assigned under another name",
         Outcome::NotManaged => "not managed",
+        Outcome::Removed => "removed",
     }
 }
 
@@ -294,6 +297,20 @@ async fn run_action(
 ) -> Result<(Outcome, Value), InfraError> {
     match &item.action {
         Action::Skipped { .. } => Ok((Outcome::NotManaged, Value::Null)),
+        Action::Remove { .. } => {
+            let path = item.id.as_deref().ok_or_else(|| {
+                InfraError::Config(format!("{label}: internal error: nothing to remove"))
+            })?;
+            progress(&format!("{label}: removing…"));
+            client
+                .delete(
+                    path,
+                    crate::arm::api_versions::ROLE_ASSIGNMENTS,
+                    &format!("removing {label}"),
+                )
+                .await?;
+            Ok((Outcome::Removed, Value::Null))
+        }
         Action::NoChange => Ok((
             Outcome::Unchanged,
             item.actual.clone().unwrap_or(Value::Null),

@@ -262,7 +262,9 @@ pub fn render_markdown(p: &OfflinePlan) -> String {
                     .collect(),
             ),
             Action::NoChange => ("note", vec![]),
-            Action::Skipped { reason } => ("skip", vec![reason.clone()]),
+            Action::Skipped { reason } | Action::Remove { reason } => {
+                ("skip", vec![reason.clone()])
+            }
         };
         *counts.entry(word.trim_matches('*')).or_default() += 1;
         let mut detail = detail;

@@ -31,6 +31,8 @@ pub struct RoleStep {
     pub region: String,
     pub target: RoleTarget,
     pub cluster_key: String,
+    /// The cluster's name (marks the assignments made for it).
+    pub cluster_name: String,
     /// Scope of the assignment (registry id, or the public IP's resource group).
     pub scope: String,
     pub depends_on: Vec<String>,
@@ -76,9 +78,77 @@ impl RoleStep {
             &self.scope,
             principal,
             self.role_guid(),
+            &self.description(),
             self.depends_on.clone(),
         )
     }
+
+    pub fn description(&self) -> String {
+        res::assignment_description(self.label(), &self.cluster_name)
+    }
+
+    /// Assignments this tool made for this cluster and role at this scope whose principal is
+    /// not `current` (all of them when the cluster does not exist yet: a new one gets a new
+    /// identity). Recognised by their name (UUIDv5 of scope, principal and role) and their
+    /// description, so nothing made by anyone else is ever touched.
+    pub async fn stale(
+        &self,
+        client: &ArmClient,
+        current: Option<&str>,
+    ) -> Result<Vec<StaleAssignment>, InfraError> {
+        let path = format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments",
+            self.scope
+        );
+        let list = match client
+            .list(
+                &path,
+                crate::arm::api_versions::ROLE_ASSIGNMENTS,
+                "$filter=atScope()",
+                &format!("listing role assignments on {}", self.scope),
+            )
+            .await
+        {
+            Ok(l) => l,
+            // The scope does not exist yet: nothing can have been granted on it.
+            Err(InfraError::Arm { error, .. }) if error.status == 404 => vec![],
+            Err(e) => return Err(e),
+        };
+        let want = self.description();
+        let mut out = vec![];
+        for a in list {
+            let s = |p: &str| a.pointer(p).and_then(Value::as_str).unwrap_or("");
+            let (name, principal) = (s("/name"), s("/properties/principalId"));
+            let role_matches = s("/properties/roleDefinitionId")
+                .rsplit('/')
+                .next()
+                .is_some_and(|g| g.eq_ignore_ascii_case(self.role_guid()));
+            let ours = role_matches
+                && s("/properties/description") == want
+                && name.eq_ignore_ascii_case(&res::assignment_name(
+                    &self.scope,
+                    principal,
+                    self.role_guid(),
+                ));
+            if ours && current.is_none_or(|c| !c.eq_ignore_ascii_case(principal)) {
+                out.push(StaleAssignment {
+                    path: format!("{path}/{name}"),
+                    name: name.to_string(),
+                    principal: principal.to_string(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A role assignment made for an identity the cluster no longer has.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StaleAssignment {
+    pub path: String,
+    pub name: String,
+    pub principal: String,
 }
 
 /// Every resource the catalogue implies.
@@ -123,6 +193,7 @@ pub fn desired(sub: &str, c: &Catalogue) -> Vec<Desired> {
             region: r.name.clone(),
             target: RoleTarget::AcrPull,
             cluster_key: cluster_key.clone(),
+            cluster_name: r.cluster.name.clone(),
             scope: res::registry_id(sub, c),
             depends_on: vec!["registry".into(), cluster_key.clone()],
         }));
@@ -131,6 +202,7 @@ pub fn desired(sub: &str, c: &Catalogue) -> Vec<Desired> {
             region: r.name.clone(),
             target: RoleTarget::NetworkContributor,
             cluster_key: cluster_key.clone(),
+            cluster_name: r.cluster.name.clone(),
             scope: res::rg_path(sub, r.public_ip_resource_group()),
             depends_on: vec![
                 cluster_key.clone(),
@@ -191,13 +263,21 @@ pub enum Action {
     Skipped {
         reason: String,
     },
+    /// Delete: a role assignment made for an identity the cluster no longer has.
+    Remove {
+        reason: String,
+    },
 }
 
 impl Action {
     pub fn writes(&self) -> bool {
         matches!(
             self,
-            Self::Create | Self::Update { .. } | Self::Replace { .. } | Self::Deferred { .. }
+            Self::Create
+                | Self::Update { .. }
+                | Self::Replace { .. }
+                | Self::Deferred { .. }
+                | Self::Remove { .. }
         )
     }
 }
@@ -449,6 +529,15 @@ pub async fn plan(client: &ArmClient, c: &Catalogue) -> Result<Plan, InfraError>
                         )
                     }
                 };
+                let current = actual
+                    .get(&r.cluster_key)
+                    .cloned()
+                    .flatten()
+                    .and_then(|cl| r.principal_of(&cl));
+                let stale = r.stale(client, current.as_deref()).await?;
+                let role_key = r.key.clone();
+                let region = r.region.clone();
+                let label = r.label();
                 items.push(PlanItem {
                     key: r.key.clone(),
                     kind: ResourceKind::RoleAssignment,
@@ -462,6 +551,31 @@ pub async fn plan(client: &ArmClient, c: &Catalogue) -> Result<Plan, InfraError>
                     role: Some(r),
                     actual: a,
                 });
+                for st in stale {
+                    let now = match &current {
+                        Some(p) => format!("the cluster now runs as {p}"),
+                        None => "the cluster is created again with a new identity".into(),
+                    };
+                    items.push(PlanItem {
+                        key: format!("{role_key}/stale/{}", st.name),
+                        kind: ResourceKind::RoleAssignment,
+                        region: Some(region.clone()),
+                        name: format!("{label} ({})", st.name),
+                        id: Some(st.path.clone()),
+                        action: Action::Remove {
+                            reason: format!(
+                                "granted to a previous identity {}; {now}: removed after the new grant",
+                                st.principal
+                            ),
+                        },
+                        notes: vec![],
+                        // After the new grant, so pulls never lose their permission.
+                        depends_on: vec![role_key.clone()],
+                        spec: None,
+                        role: None,
+                        actual: None,
+                    });
+                }
             }
             Desired::Skipped {
                 key,
@@ -546,6 +660,7 @@ pub fn render_text(plan: &Plan) -> String {
             ),
             Action::Deferred { reason } => ("create (after its cluster)", vec![reason.clone()]),
             Action::Skipped { reason } => ("skip", vec![reason.clone()]),
+            Action::Remove { reason } => ("remove", vec![reason.clone()]),
         };
         *counts
             .entry(match &i.action {
@@ -555,6 +670,7 @@ pub fn render_text(plan: &Plan) -> String {
                 Action::Blocked { .. } => "blocked",
                 Action::NoChange => "no change",
                 Action::Skipped { .. } => "skip",
+                Action::Remove { .. } => "remove",
             })
             .or_default() += 1;
         s.push_str(&format!(

@@ -541,6 +541,46 @@ impl ArmClient {
         }
     }
 
+    /// GET a collection (`value` array), following `nextLink` (at most 100 pages).
+    pub async fn list(
+        &self,
+        path: &str,
+        api_version: &str,
+        query: &str,
+        context: &str,
+    ) -> Result<Vec<Value>, InfraError> {
+        let mut url = self.url(path, api_version)?;
+        if !query.is_empty() {
+            let q = format!("{}&{query}", url.query().unwrap_or(""));
+            url.set_query(Some(&q));
+        }
+        let mut out = vec![];
+        for _ in 0..100 {
+            let resp = self
+                .send(Method::GET, &url, None, &SendOptions::default(), context)
+                .await?;
+            if resp.status != 200 {
+                return Err(InfraError::Arm {
+                    context: context.into(),
+                    error: Box::new(resp.arm_error()),
+                });
+            }
+            let v = resp.json(context)?;
+            let Some(items) = v.get("value").and_then(Value::as_array) else {
+                return Err(resp.malformed(context, "a list without a `value` array"));
+            };
+            out.extend(items.iter().cloned());
+            match v.get("nextLink").and_then(Value::as_str) {
+                Some(next) if !next.is_empty() => {
+                    url = Url::parse(next)
+                        .map_err(|e| resp.malformed(context, &format!("bad nextLink: {e}")))?;
+                }
+                _ => return Ok(out),
+            }
+        }
+        Ok(out)
+    }
+
     /// DELETE a resource (synchronous kinds only: role assignments).
     pub async fn delete(
         &self,

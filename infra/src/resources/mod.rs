@@ -12,7 +12,7 @@ pub use cluster::{cluster_id, cluster_spec, version_matches};
 pub use flux::{KUSTOMIZATION_NAME, flux_configuration_spec, flux_extension_spec};
 pub use network::{public_ip_id, public_ip_spec, resource_group_spec};
 pub use registry::{registry_id, registry_spec, replication_spec};
-pub use role::{RoleTarget, assignment_name, role_assignment_spec};
+pub use role::{RoleTarget, assignment_description, assignment_name, role_assignment_spec};
 pub use traffic_manager::{endpoint_status, tm_endpoint_spec, tm_profile_id, tm_profile_spec};
 
 use crate::arm::ResourceKind;

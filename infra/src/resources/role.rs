@@ -33,6 +33,13 @@ pub fn assignment_name(scope: &str, principal: &str, role_guid: &str) -> String 
     uuid::Uuid::new_v5(&namespace(), key.as_bytes()).to_string()
 }
 
+/// The `description` every assignment made here carries: it ties the assignment to the
+/// cluster whose identity it grants, so one made for an identity the cluster no longer has
+/// can be found and removed (the AcrPull scope, the registry, is shared by every region).
+pub fn assignment_description(label: &str, cluster: &str) -> String {
+    format!("managed by infra: {label} of cluster {cluster}")
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn role_assignment_spec(
     sub: &str,
@@ -42,6 +49,7 @@ pub fn role_assignment_spec(
     scope: &str,
     principal: &str,
     role_guid: &str,
+    description: &str,
     depends_on: Vec<String>,
 ) -> Spec {
     let name = assignment_name(scope, principal, role_guid);
@@ -61,6 +69,7 @@ pub fn role_assignment_spec(
                 "principalId": principal,
                 // Avoids the PrincipalNotFound race for identities Entra has not replicated yet.
                 "principalType": "ServicePrincipal",
+                "description": description,
             }
         }),
         fields: vec![

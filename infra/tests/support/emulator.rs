@@ -720,6 +720,32 @@ fn route(
             ),
         };
     }
+    // Role assignments at a scope (`$filter=atScope()`): only those directly on it.
+    if method == Method::GET
+        && lower.ends_with("/providers/microsoft.authorization/roleassignments")
+    {
+        let scope = lower.trim_end_matches("/providers/microsoft.authorization/roleassignments");
+        let scope_exists = s.resources.contains_key(scope)
+            || s.resources
+                .keys()
+                .any(|k| k.starts_with(&format!("{scope}/")));
+        if !scope_exists {
+            return json_resp(err(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                &format!("The Resource '{scope}' was not found."),
+                None,
+            ));
+        }
+        let prefix = format!("{lower}/");
+        let value: Vec<Value> = s
+            .resources
+            .iter()
+            .filter(|(k, r)| k.starts_with(&prefix) && r.kind == Kind::RoleAssignment)
+            .map(|(_, r)| r.body.clone())
+            .collect();
+        return json_resp((StatusCode::OK, json!({ "value": value })));
+    }
     let Some(kind) = Kind::of(path) else {
         return json_resp(err(
             StatusCode::NOT_FOUND,
@@ -1288,6 +1314,7 @@ fn put_role(s: &mut State, path: &str, k: &str, body: Value) -> Routed {
             "principalId": principal,
             "principalType": body.pointer("/properties/principalType").cloned().unwrap_or(json!("ServicePrincipal")),
             "scope": scope,
+            "description": body.pointer("/properties/description").cloned().unwrap_or(Value::Null),
             "createdOn": "2026-01-01T00:00:00Z", "updatedOn": "2026-01-01T00:00:00Z", "createdBy": null, "updatedBy": "x"
         }
     });
