@@ -283,6 +283,8 @@ pub struct State {
     /// Resource GETs being served right now, and the most ever at once.
     pub gets_in_flight: usize,
     pub max_gets_in_flight: usize,
+    /// Print one line per request on stderr.
+    pub log: bool,
     /// Every PATCH body accepted, with the resource key.
     pub patches: Vec<(String, Value)>,
     /// Endpoints a profile PUT removed (keys).
@@ -338,15 +340,26 @@ fn zone_set(v: Option<&Value>) -> Vec<String> {
 
 impl Emulator {
     pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind emulator");
+        Self::serve(listener, false)
+    }
+
+    /// On a given loopback address, printing one line per request (the runnable example).
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Ok(Self::serve(listener, true))
+    }
+
+    fn serve(listener: tokio::net::TcpListener, log: bool) -> Self {
         let state = Arc::new(Mutex::new(State {
             default_polls: 2,
             retry_after: Some(10),
             flux_compliance: "Compliant".into(),
+            log,
             ..Default::default()
         }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind emulator");
         let addr = listener.local_addr().expect("addr");
         let st = state.clone();
         let app = axum::Router::new().fallback(
@@ -489,6 +502,9 @@ fn handle(
         parsed_body,
     );
     s.requests[idx].status = status.as_u16();
+    if s.log {
+        eprintln!("{method} {path} -> {}", status.as_u16());
+    }
     s.requests[idx].async_op = resp_headers
         .iter()
         .find(|(k, _)| *k == "Azure-AsyncOperation" || *k == "Location")
