@@ -27,10 +27,16 @@ fn port_from_args() -> Result<u16, String> {
                     .map_err(|_| format!("--port `{v}` is not a port number (1-65535)"))?;
             }
             "-h" | "--help" => {
-                println!("arm-emulator [--port N]: an in-memory ARM emulator on 127.0.0.1 (default port 8330)");
+                println!(
+                    "arm-emulator [--port N]: an in-memory ARM emulator on 127.0.0.1 (default port 8330)"
+                );
                 std::process::exit(0);
             }
-            other => return Err(format!("unknown argument `{other}`; usage: arm-emulator [--port N]")),
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; usage: arm-emulator [--port N]"
+                ));
+            }
         }
     }
     Ok(port)

@@ -57,6 +57,11 @@ pub async fn status(client: &ArmClient, c: &Catalogue) -> Result<Status, InfraEr
             let (state, compliance, monitor) = match (&i.action, &i.actual) {
                 (Action::Skipped { .. }, _) => ("not managed".to_string(), None, None),
                 (Action::Deferred { .. }, _) => ("unknown".to_string(), None, None),
+                (Action::Remove { .. }, _) => (
+                    "stale: granted to a previous identity".to_string(),
+                    None,
+                    None,
+                ),
                 (_, None) => ("missing".to_string(), None, None),
                 (_, Some(a)) => {
                     let state = s(a.pointer("/properties/provisioningState"))

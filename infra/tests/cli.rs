@@ -206,7 +206,7 @@ async fn a_failed_operation_exits_non_zero_with_code_and_correlation_id() {
         "cores quota",
     ));
     let o = run(vec!["bootstrap".into(), "--yes".into()], ok_env(&emu)).await;
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(1), "a failed step: {}", stderr(&o));
     let e = stderr(&o);
     assert!(
         e.contains("QuotaExceeded: cores quota") && e.contains("correlation id: corr-"),
@@ -307,4 +307,29 @@ fn help_explains_auth_and_exit_codes() {
     }
     let o = infra(&["plan", "--help"], &[]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("json"));
+}
+
+/// The exit-code scheme, each case through the binary: 0 ok, 1 a check found problems,
+/// 2 usage or input error (here: an unknown flag and a bad flag value).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_follow_the_scheme() {
+    let emu = Emulator::start().await;
+    for args in [
+        vec!["plan", "--bogus"],
+        vec!["status", "--format", "yaml"],
+        vec!["frobnicate"],
+    ] {
+        let o = run(args.iter().map(|s| s.to_string()).collect(), ok_env(&emu)).await;
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+    }
+    assert!(emu.requests().is_empty(), "usage errors send nothing");
+    // Nothing exists yet: status finds problems (1); plan has nothing blocked (0).
+    let o = run(vec!["status".into()], ok_env(&emu)).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = run(vec!["plan".into()], ok_env(&emu)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(vec!["bootstrap".into(), "--yes".into()], ok_env(&emu)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(vec!["status".into()], ok_env(&emu)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
