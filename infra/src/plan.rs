@@ -454,6 +454,54 @@ async fn get_all(
     }
 }
 
+/// Stale role assignments of every role step, looked up with the same bound as the GETs.
+async fn stale_all(
+    client: &ArmClient,
+    wanted: &[Desired],
+    actual: &HashMap<String, Option<Value>>,
+) -> Result<HashMap<String, Vec<StaleAssignment>>, InfraError> {
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        client.options.max_parallel_reads.max(1),
+    ));
+    let mut set = tokio::task::JoinSet::new();
+    for d in wanted {
+        let Desired::Role(r) = d else { continue };
+        // No scope yet (registry or resource group to be created): nothing was granted on it.
+        if r.depends_on
+            .iter()
+            .any(|k| *k != r.cluster_key && matches!(actual.get(k), Some(None)))
+        {
+            continue;
+        }
+        let current = actual
+            .get(&r.cluster_key)
+            .cloned()
+            .flatten()
+            .and_then(|cl| r.principal_of(&cl));
+        let (client, gate, r) = (client.clone(), gate.clone(), r.clone());
+        set.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let found = r.stale(&client, current.as_deref()).await;
+            (r.key.clone(), found)
+        });
+    }
+    let mut out = HashMap::new();
+    while let Some(j) = set.join_next().await {
+        match j {
+            Ok((k, Ok(v))) => {
+                out.insert(k, v);
+            }
+            Ok((_, Err(e))) => return Err(e),
+            Err(e) => {
+                return Err(InfraError::Config(format!(
+                    "internal error while listing role assignments: {e}"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// GETs every resource and classifies it. No writes.
 pub async fn plan(client: &ArmClient, c: &Catalogue) -> Result<Plan, InfraError> {
     let sub = client.subscription().to_string();
@@ -480,6 +528,7 @@ pub async fn plan(client: &ArmClient, c: &Catalogue) -> Result<Plan, InfraError>
     actual.extend(role_actual);
     let role_specs: HashMap<String, Spec> =
         role_specs.into_iter().map(|s| (s.key.clone(), s)).collect();
+    let mut stale = stale_all(client, &wanted, &actual).await?;
 
     let mut items = Vec::new();
     for d in wanted {
@@ -534,7 +583,7 @@ pub async fn plan(client: &ArmClient, c: &Catalogue) -> Result<Plan, InfraError>
                     .cloned()
                     .flatten()
                     .and_then(|cl| r.principal_of(&cl));
-                let stale = r.stale(client, current.as_deref()).await?;
+                let stale = stale.remove(&r.key).unwrap_or_default();
                 let role_key = r.key.clone();
                 let region = r.region.clone();
                 let label = r.label();
