@@ -112,7 +112,12 @@ pub async fn run_azure<C: EndpointControl>(
     })?;
     let settle = settle(&timing);
     let limit = timing.bound() * 2 + settle * 2 + Duration::from_secs(5);
-    let say = |l: &str| p(&format!("azure t={:>6.2}s {l}", epoch.elapsed().as_secs_f64()));
+    let say = |l: &str| {
+        p(&format!(
+            "azure t={:>6.2}s {l}",
+            epoch.elapsed().as_secs_f64()
+        ))
+    };
     if !wait_steady(&client, &primary, 0.0, settle, limit, &say).await {
         client.stop().await;
         return Err(DrillError::Refused(format!(
@@ -122,9 +127,9 @@ pub async fn run_azure<C: EndpointControl>(
     }
     let fault_at = epoch.elapsed().as_secs_f64() * 1000.0;
     let drive = async {
-        ctl.set_enabled(&primary, false)
-            .await
-            .map_err(|e| DrillError::Run(format!("cannot disable the endpoint of {primary}: {e}")))?;
+        ctl.set_enabled(&primary, false).await.map_err(|e| {
+            DrillError::Run(format!("cannot disable the endpoint of {primary}: {e}"))
+        })?;
         say(&format!("endpoint {primary} disabled through ARM"));
         Ok::<bool, DrillError>(wait_steady(&client, &takeover, fault_at, settle, limit, &say).await)
     };

@@ -60,7 +60,10 @@ pub struct LoadClient {
 }
 
 /// A resolver that caches by TTL, like a client host's stub resolver cache.
-pub fn resolver(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<TokioResolver, DrillError> {
+pub fn resolver(
+    dns_server: Option<SocketAddr>,
+    timeout: Duration,
+) -> Result<TokioResolver, DrillError> {
     let mut opts = ResolverOpts::default();
     opts.cache_size = 64;
     opts.use_hosts_file = ResolveHosts::Never;
@@ -86,7 +89,10 @@ pub fn resolver(dns_server: Option<SocketAddr>, timeout: Duration) -> Result<Tok
 
 impl LoadClient {
     pub fn start(cfg: ClientConfig) -> Result<Self, DrillError> {
-        if !(cfg.rate_per_second.is_finite() && cfg.rate_per_second > 0.0 && cfg.rate_per_second <= 1000.0) {
+        if !(cfg.rate_per_second.is_finite()
+            && cfg.rate_per_second > 0.0
+            && cfg.rate_per_second <= 1000.0)
+        {
             return Err(DrillError::Input(format!(
                 "invalid request rate {}: expected more than 0 and at most 1000 per second\n  help: --rate 20",
                 cfg.rate_per_second
@@ -134,7 +140,11 @@ impl LoadClient {
 
     /// Samples so far, in send order.
     pub fn samples(&self) -> Vec<Sample> {
-        let mut v = self.samples.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut v = self
+            .samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         v.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
         v
     }
@@ -148,7 +158,11 @@ impl LoadClient {
     }
 }
 
-async fn one_request(resolver: &TokioResolver, http: &reqwest::Client, cfg: &ClientConfig) -> Sample {
+async fn one_request(
+    resolver: &TokioResolver,
+    http: &reqwest::Client,
+    cfg: &ClientConfig,
+) -> Sample {
     let started = Instant::now();
     let at_ms = started.duration_since(cfg.epoch).as_secs_f64() * 1000.0;
     let mut sample = Sample {
@@ -159,7 +173,8 @@ async fn one_request(resolver: &TokioResolver, http: &reqwest::Client, cfg: &Cli
         error: None,
         address: None,
     };
-    let lookup = tokio::time::timeout(cfg.request_timeout, resolver.lookup_ip(cfg.name.as_str())).await;
+    let lookup =
+        tokio::time::timeout(cfg.request_timeout, resolver.lookup_ip(cfg.name.as_str())).await;
     let ip = match lookup {
         Ok(Ok(l)) => l.iter().next(),
         Ok(Err(e)) => {

@@ -89,8 +89,8 @@ impl Zone {
                 // Every endpoint disabled: the profile answers nothing.
                 return Err(ResponseCode::NXDomain);
             };
-            let target = Name::from_str(&format!("{}.", ep.target))
-                .map_err(|_| ResponseCode::ServFail)?;
+            let target =
+                Name::from_str(&format!("{}.", ep.target)).map_err(|_| ResponseCode::ServFail)?;
             let mut records = vec![Record::from_rdata(
                 qname.clone(),
                 self.ttl,

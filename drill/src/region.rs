@@ -74,7 +74,10 @@ impl RegionProcess {
             .env("READINESS_PATH", &cfg.readiness_path)
             .env("LIVENESS_PATH", &cfg.liveness_path)
             .env("STARTUP_PATH", &cfg.startup_path)
-            .env("DRAIN_DELAY_SECONDS", format!("{:.3}", cfg.drain.as_secs_f64()))
+            .env(
+                "DRAIN_DELAY_SECONDS",
+                format!("{:.3}", cfg.drain.as_secs_f64()),
+            )
             .env(
                 "SHUTDOWN_TIMEOUT_SECONDS",
                 format!("{:.3}", cfg.shutdown_timeout.as_secs_f64()),

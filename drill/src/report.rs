@@ -157,7 +157,9 @@ pub fn markdown(r: &DrillResult) -> String {
     md
 }
 
-const COLOURS: [&str; 6] = ["#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#bcbd22"];
+const COLOURS: [&str; 6] = [
+    "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#bcbd22",
+];
 const FAILED: &str = "#d62728";
 
 fn esc(s: &str) -> String {
@@ -227,7 +229,11 @@ pub fn svg(r: &DrillResult) -> String {
         let end_s = (s.ended_ms / 1000.0).max(1.0);
         let x = |t_ms: f64| left + plot_w * (t_ms / 1000.0 / end_s).clamp(0.0, 1.0);
         // Buckets of one second, or finer for short scaled runs (>= 20 buckets).
-        let bucket_s = if end_s >= 40.0 { 1.0 } else { (end_s / 40.0).max(0.05) };
+        let bucket_s = if end_s >= 40.0 {
+            1.0
+        } else {
+            (end_s / 40.0).max(0.05)
+        };
         let n = (end_s / bucket_s).ceil() as usize + 1;
         let mut per_region = vec![vec![0u32; n]; regions.len()];
         let mut failed = vec![0u32; n];

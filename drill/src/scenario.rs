@@ -4,8 +4,8 @@
 use crate::client::{ClientConfig, LoadClient, Sample};
 use crate::dns::{DnsServer, profile_fqdn};
 use crate::measure::{
-    Check, DrillResult, ScenarioResult, answered_by_after, event_at, ms, outage,
-    steady_since, tally, tolerance_ms,
+    Check, DrillResult, ScenarioResult, answered_by_after, event_at, ms, outage, steady_since,
+    tally, tolerance_ms,
 };
 use crate::region::{RegionProcess, ServiceConfig, check_service_bin};
 use crate::standin::{EndpointSpec, MonitorStatus, ProbeSpec, TrafficManager};
@@ -143,7 +143,8 @@ pub async fn run_local(opts: LocalOptions) -> Result<DrillResult, DrillError> {
     primary_and_takeover(&regions)?;
     if opts.scenarios.is_empty() {
         return Err(DrillError::Input(
-            "no scenario selected\n  help: --scenario loss (repeatable), or leave it out for all".into(),
+            "no scenario selected\n  help: --scenario loss (repeatable), or leave it out for all"
+                .into(),
         ));
     }
     // Probe rate limits of the client are checked before any process starts.
@@ -214,7 +215,10 @@ fn free_port(ip: IpAddr) -> Result<u16, DrillError> {
 
 /// How long traffic must stay on one region without a failure to count as steady.
 pub(crate) fn settle(timing: &Timing) -> Duration {
-    timing.ttl().max(timing.interval).max(Duration::from_millis(500))
+    timing
+        .ttl()
+        .max(timing.interval)
+        .max(Duration::from_millis(500))
 }
 
 /// One scenario's world: processes, stand-in, DNS, client.
@@ -248,8 +252,9 @@ impl Env<'_> {
     async fn spawn(&mut self, region: &str) -> Result<(), DrillError> {
         let address = self.addresses[region];
         let instance = format!("{}-{region}-{}", self.sc.name(), self.procs.len());
-        let mut p = RegionProcess::spawn(&self.svc, region, &self.zones[region], &instance, address)
-            .await?;
+        let mut p =
+            RegionProcess::spawn(&self.svc, region, &self.zones[region], &instance, address)
+                .await?;
         p.wait_ready(&self.svc.readiness_path, Duration::from_secs(15))
             .await?;
         self.procs.insert(region.to_string(), p);
@@ -271,7 +276,10 @@ impl Env<'_> {
         let Some(client) = self.client.as_ref() else {
             return false;
         };
-        wait_steady(client, region, since_ms, self.settle(), limit, &|l| self.say(l)).await
+        wait_steady(client, region, since_ms, self.settle(), limit, &|l| {
+            self.say(l)
+        })
+        .await
     }
 }
 
@@ -453,9 +461,10 @@ async fn run_scenario(
             tokio::time::sleep(timing.ttl() + margin).await;
             let stop_at = env.now_ms();
             env.say(&format!("SIGTERM {primary}"));
-            let mut p = env.procs.remove(&primary).ok_or_else(|| {
-                DrillError::Run(format!("{primary} has no process to stop"))
-            })?;
+            let mut p = env
+                .procs
+                .remove(&primary)
+                .ok_or_else(|| DrillError::Run(format!("{primary} has no process to stop")))?;
             p.signal(Signal::SIGTERM)?;
             let exit = p
                 .wait_exit(timing.drain + timing.in_flight_timeout + Duration::from_secs(10))
@@ -510,7 +519,9 @@ async fn run_scenario(
                 all_degraded && eligible == enabled && answer.as_deref() == Some(primary.as_str()),
                 format!("eligible {eligible:?}, DNS answer {answer:?}"),
             ));
-            env.say(&format!("all endpoints degraded; starting {takeover} again"));
+            env.say(&format!(
+                "all endpoints degraded; starting {takeover} again"
+            ));
             env.spawn(&takeover).await?;
             back_at = Some(env.now_ms());
         }
@@ -538,7 +549,9 @@ async fn run_scenario(
                 .iter()
                 .filter(|r| r.in_rotation)
                 .filter_map(|r| event_at(&events, &r.name, MonitorStatus::Degraded, fault_at))
-                .fold(None, |acc: Option<f64>, t| Some(acc.map_or(t, |a| a.max(t))))
+                .fold(None, |acc: Option<f64>, t| {
+                    Some(acc.map_or(t, |a| a.max(t)))
+                })
         } else {
             event_at(&events, &primary, MonitorStatus::Degraded, fault_at)
         };
@@ -636,7 +649,9 @@ pub(crate) fn assess(
             checks.push(Check::new(
                 "traffic returns to priority 1 within interval + timeout + TTL",
                 fb.is_some_and(|f| f <= limit),
-                fb.map_or("never".into(), |f| format!("{} <= {}", ms(f.max(0.0)), ms(limit))),
+                fb.map_or("never".into(), |f| {
+                    format!("{} <= {}", ms(f.max(0.0)), ms(limit))
+                }),
             ));
         }
         Scenario::AllDown => {
@@ -645,7 +660,9 @@ pub(crate) fn assess(
             checks.push(Check::new(
                 "recovers within interval + timeout + TTL of a region coming back",
                 rec.is_some_and(|r| r <= limit),
-                rec.map_or("never".into(), |r| format!("{} <= {}", ms(r.max(0.0)), ms(limit))),
+                rec.map_or("never".into(), |r| {
+                    format!("{} <= {}", ms(r.max(0.0)), ms(limit))
+                }),
             ));
         }
     }
@@ -660,7 +677,10 @@ pub(crate) fn assess(
         checks.push(Check::new(
             "no answer from the faulted region after detection + TTL",
             late == 0,
-            format!("{late} answered by {primary} after {}", ms(d + ttl_ms + tol)),
+            format!(
+                "{late} answered by {primary} after {}",
+                ms(d + ttl_ms + tol)
+            ),
         ));
     }
     let passed = checks.iter().all(|c| c.passed);

@@ -55,8 +55,12 @@ pub struct Event {
     pub endpoint: String,
     pub from: MonitorStatus,
     pub to: MonitorStatus,
-    /// Why the last probe failed (or `ok`).
+    /// Why the last probe failed (or `ok`, `enabled`, `disabled`).
     pub probe: String,
+    /// Consecutive failed probes at this moment.
+    pub failures: u32,
+    /// Probes sent to this endpoint so far (this one included).
+    pub probe_number: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,6 +235,8 @@ impl Handle {
                 from: e.status,
                 to,
                 probe: if enabled { "enabled" } else { "disabled" }.into(),
+                failures: 0,
+                probe_number: e.probes,
             });
             e.status = to;
         }
@@ -317,6 +323,8 @@ async fn probe_loop(
                 from: before,
                 to: e.status,
                 probe: outcome.err().unwrap_or_else(|| "ok".into()),
+                failures: e.consecutive_failures,
+                probe_number: e.probes,
             });
         }
     }
@@ -332,8 +340,7 @@ pub async fn probe_once(
     let addr = SocketAddr::new(address, probe.port);
     match probe.protocol {
         MonitorProtocol::Tcp => {
-            match tokio::time::timeout(probe.timeout, tokio::net::TcpStream::connect(addr)).await
-            {
+            match tokio::time::timeout(probe.timeout, tokio::net::TcpStream::connect(addr)).await {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(e)) => Err(format!("connect: {e}")),
                 Err(_) => Err("timeout".into()),

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod arm;
 pub mod cli;
+pub mod drill_azure;
 pub mod plan;
 pub mod resources;
 pub mod status;
