@@ -43,6 +43,7 @@ pub struct AzureOptions {
     /// 1 against Azure; smaller only against emulators.
     pub time_scale: f64,
     pub rate_per_second: f64,
+    pub users: usize,
     /// `None`: the system resolver (against Azure). Tests point it at the stand-in.
     pub dns_server: Option<SocketAddr>,
     /// Port of the regions' public endpoints (the catalogue's `servicePort` on Azure).
@@ -109,6 +110,8 @@ pub async fn run_azure<C: EndpointControl>(
         rate_per_second: opts.rate_per_second,
         request_timeout: timing.timeout.max(Duration::from_millis(100)),
         epoch,
+        users: opts.users,
+        ttl: timing.ttl(),
     })?;
     let settle = settle(&timing);
     let limit = timing.bound() * 2 + settle * 2 + Duration::from_secs(5);

@@ -30,6 +30,8 @@ pub struct Sample {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<IpAddr>,
+    /// Which simulated user (own resolver cache) sent it.
+    pub user: usize,
 }
 
 impl Sample {
@@ -49,6 +51,11 @@ pub struct ClientConfig {
     pub rate_per_second: f64,
     pub request_timeout: Duration,
     pub epoch: Instant,
+    /// Independent users, each with its own resolver cache. User `i` starts at
+    /// `i x TTL / users`, so the cache expiries are spread over one TTL like a real
+    /// population's: the outage the population sees includes the unluckiest phase.
+    pub users: usize,
+    pub ttl: Duration,
 }
 
 /// A running client; [`LoadClient::stop`] ends it and returns every sample.
@@ -98,7 +105,10 @@ impl LoadClient {
                 cfg.rate_per_second
             )));
         }
-        let resolver = Arc::new(resolver(cfg.dns_server, cfg.request_timeout)?);
+        let users = cfg.users.clamp(1, 64);
+        let resolvers: Vec<Arc<TokioResolver>> = (0..users)
+            .map(|_| resolver(cfg.dns_server, cfg.request_timeout).map(Arc::new))
+            .collect::<Result<_, _>>()?;
         // Kept-alive connections, as a real HTTP client keeps them.
         let http = reqwest::Client::builder()
             .timeout(cfg.request_timeout)
@@ -114,15 +124,25 @@ impl LoadClient {
                 let mut tick = tokio::time::interval(period);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 let mut inflight = tokio::task::JoinSet::new();
+                let mut n: usize = 0;
+                let stagger = cfg.ttl.div_f64(users as f64);
                 loop {
                     tokio::select! {
                         _ = tick.tick() => {}
                         _ = stopped.changed() => break,
                     }
+                    let elapsed = cfg.epoch.elapsed();
+                    let started = if stagger.is_zero() {
+                        users
+                    } else {
+                        ((elapsed.as_secs_f64() / stagger.as_secs_f64()) as usize + 1).min(users)
+                    };
+                    let user = n % started;
+                    n += 1;
                     let (resolver, http, samples, cfg) =
-                        (resolver.clone(), http.clone(), samples.clone(), cfg.clone());
+                        (resolvers[user].clone(), http.clone(), samples.clone(), cfg.clone());
                     inflight.spawn(async move {
-                        let s = one_request(&resolver, &http, &cfg).await;
+                        let s = one_request(&resolver, &http, &cfg, user).await;
                         samples.lock().unwrap_or_else(|e| e.into_inner()).push(s);
                     });
                     while inflight.try_join_next().is_some() {}
@@ -162,6 +182,7 @@ async fn one_request(
     resolver: &TokioResolver,
     http: &reqwest::Client,
     cfg: &ClientConfig,
+    user: usize,
 ) -> Sample {
     let started = Instant::now();
     let at_ms = started.duration_since(cfg.epoch).as_secs_f64() * 1000.0;
@@ -172,6 +193,7 @@ async fn one_request(
         status: None,
         error: None,
         address: None,
+        user,
     };
     let lookup =
         tokio::time::timeout(cfg.request_timeout, resolver.lookup_ip(cfg.name.as_str())).await;

@@ -72,6 +72,8 @@ pub struct LocalOptions {
     pub time_scale: f64,
     pub scenarios: Vec<Scenario>,
     pub rate_per_second: f64,
+    /// Simulated users, each with its own resolver cache (see [`ClientConfig::users`]).
+    pub users: usize,
     /// Where region process logs go (the report directory); `None` discards them.
     pub log_dir: Option<PathBuf>,
     pub progress: Progress,
@@ -170,7 +172,15 @@ pub async fn run_local(opts: LocalOptions) -> Result<DrillResult, DrillError> {
     let mut results = vec![];
     for (slot, sc) in opts.scenarios.iter().enumerate() {
         let slot = u8::try_from(slot % 5).unwrap_or(0);
-        results.push(run_scenario(&opts, &timing, &regions, base, slot, *sc).await?);
+        // Ctrl-C or SIGTERM drops the scenario, and with it every region process.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| DrillError::Run(format!("cannot watch SIGTERM: {e}")))?;
+        let r = tokio::select! {
+            r = run_scenario(&opts, &timing, &regions, base, slot, *sc) => r?,
+            _ = tokio::signal::ctrl_c() => return Err(DrillError::Interrupted("every region process was stopped".into())),
+            _ = term.recv() => return Err(DrillError::Interrupted("every region process was stopped".into())),
+        };
+        results.push(r);
     }
     let passed = results.iter().all(|r| r.passed);
     Ok(DrillResult {
@@ -394,6 +404,8 @@ async fn start_env<'a>(
         // A client gives up after the probe timeout, like Traffic Manager's own probe.
         request_timeout: timing.timeout.max(Duration::from_millis(100)),
         epoch,
+        users: opts.users,
+        ttl: timing.ttl(),
     })?;
     Ok(Env {
         sc,

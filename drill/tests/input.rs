@@ -12,6 +12,7 @@ fn opts(c: catalogue::Catalogue) -> LocalOptions {
         time_scale: 0.05,
         scenarios: vec![Scenario::Loss],
         rate_per_second: 20.0,
+        users: 8,
         log_dir: None,
         progress: drill::quiet(),
     }

@@ -25,6 +25,7 @@ async fn run_all(sc: Scenario) -> (drill::DrillResult, Vec<String>) {
         time_scale: SCALE,
         scenarios: vec![sc],
         rate_per_second: RATE,
+        users: 8,
         log_dir: None,
         progress: Arc::new(move |l: &str| sink.lock().unwrap().push(l.to_string())),
     };

@@ -33,6 +33,9 @@ pub struct DrillArgs {
     /// Client requests per second.
     #[arg(long, default_value_t = 20.0)]
     pub rate: f64,
+    /// Simulated users, each with its own resolver cache, starting spread over one TTL.
+    #[arg(long, default_value_t = 8)]
+    pub users: usize,
     /// Writes result.json, report.md and timeline.svg (and region logs) here.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -183,6 +186,7 @@ async fn drive(cli: &crate::cli::Cli, args: &DrillArgs) -> Result<DrillResult, D
                 catalogue: c,
                 time_scale,
                 rate_per_second: args.rate,
+                users: args.users,
                 dns_server: args.dns_server,
                 port,
                 progress: drill::stderr_progress(),
@@ -212,6 +216,7 @@ async fn drive(cli: &crate::cli::Cli, args: &DrillArgs) -> Result<DrillResult, D
         time_scale,
         scenarios,
         rate_per_second: args.rate,
+        users: args.users,
         log_dir: args.out.clone(),
         progress: drill::stderr_progress(),
     })
