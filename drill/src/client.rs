@@ -139,8 +139,12 @@ impl LoadClient {
                     };
                     let user = n % started;
                     n += 1;
-                    let (resolver, http, samples, cfg) =
-                        (resolvers[user].clone(), http.clone(), samples.clone(), cfg.clone());
+                    let (resolver, http, samples, cfg) = (
+                        resolvers[user].clone(),
+                        http.clone(),
+                        samples.clone(),
+                        cfg.clone(),
+                    );
                     inflight.spawn(async move {
                         let s = one_request(&resolver, &http, &cfg, user).await;
                         samples.lock().unwrap_or_else(|e| e.into_inner()).push(s);
