@@ -243,7 +243,8 @@ async fn one_request(
     sample
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+/// The innermost error's message (`Connection refused (os error 111)`), not the wrapper's.
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;

@@ -175,7 +175,7 @@ fn esc(s: &str) -> String {
 pub fn svg(r: &DrillResult) -> String {
     let width = 900.0;
     let panel_h = 240.0;
-    let (left, right, top) = (60.0, 20.0, 50.0);
+    let (left, right, top) = (60.0, 20.0, 70.0);
     let plot_w = width - left - right;
     let plot_h = panel_h - 70.0;
     let regions: BTreeSet<String> = r
@@ -196,9 +196,16 @@ pub fn svg(r: &DrillResult) -> String {
     );
     let _ = writeln!(
         o,
-        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">Failover drill of {}: requests per second by region, failed requests, computed bound {}</text>"#,
+        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">Failover drill of {} ({}): requests per second by region and failed requests</text>"#,
         esc(&r.profile),
-        esc(&r.bound_formula)
+        esc(&r.mode)
+    );
+    let _ = writeln!(
+        o,
+        r#"<text x="{left}" y="38">computed bound (toleratedFailures + 1) x interval + timeout + TTL = {}; time scale {}; {} requests/s</text>"#,
+        esc(&r.bound_formula),
+        r.timing.time_scale,
+        r.rate_per_second
     );
     // Legend.
     let mut lx = left;
@@ -206,7 +213,7 @@ pub fn svg(r: &DrillResult) -> String {
         let c = COLOURS[i % COLOURS.len()];
         let _ = writeln!(
             o,
-            r#"<line x1="{lx}" y1="36" x2="{}" y2="36" stroke="{c}" stroke-width="2"/><text x="{}" y="40">{}</text>"#,
+            r#"<line x1="{lx}" y1="56" x2="{}" y2="56" stroke="{c}" stroke-width="2"/><text x="{}" y="60">{}</text>"#,
             lx + 18.0,
             lx + 22.0,
             esc(reg)
@@ -215,13 +222,13 @@ pub fn svg(r: &DrillResult) -> String {
     }
     let _ = writeln!(
         o,
-        r##"<rect x="{lx}" y="30" width="12" height="10" fill="{FAILED}"/><text x="{}" y="40">failed</text>"##,
+        r##"<rect x="{lx}" y="50" width="12" height="10" fill="{FAILED}"/><text x="{}" y="60">failed</text>"##,
         lx + 16.0
     );
     lx += 70.0;
     let _ = writeln!(
         o,
-        r##"<rect x="{lx}" y="30" width="12" height="10" fill="#ff7f0e" fill-opacity="0.15" stroke="#ff7f0e"/><text x="{}" y="40">computed bound from the fault</text>"##,
+        r##"<rect x="{lx}" y="50" width="12" height="10" fill="#ff7f0e" fill-opacity="0.15" stroke="#ff7f0e"/><text x="{}" y="60">computed bound from the fault</text>"##,
         lx + 16.0
     );
     for (pi, s) in r.scenarios.iter().enumerate() {
@@ -234,7 +241,9 @@ pub fn svg(r: &DrillResult) -> String {
         } else {
             (end_s / 40.0).max(0.05)
         };
-        let n = (end_s / bucket_s).ceil() as usize + 1;
+        // Whole buckets only: a partial last one would read as a drop in traffic.
+        let last_s = s.samples.last().map_or(0.0, |x| x.at_ms / 1000.0);
+        let n = ((last_s / bucket_s).floor() as usize).max(1);
         let mut per_region = vec![vec![0u32; n]; regions.len()];
         let mut failed = vec![0u32; n];
         for sm in &s.samples {

@@ -682,10 +682,9 @@ pub(crate) fn assess(
     // region; it cannot answer after a kill, so this bites for the evacuation and a blackhole
     // that resumed.
     if let Some(d) = detected_at
-        && sc != Scenario::Failback
+        && !matches!(sc, Scenario::Failback | Scenario::AllDown)
     {
         let late = answered_by_after(&samples, primary, d + ttl_ms + tol);
-        let late = if sc == Scenario::AllDown { 0 } else { late };
         checks.push(Check::new(
             "no answer from the faulted region after detection + TTL",
             late == 0,

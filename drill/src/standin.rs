@@ -372,7 +372,7 @@ pub async fn probe_once(
                     }
                 }
                 Err(e) if e.is_timeout() => Err("timeout".into()),
-                Err(e) => Err(format!("request: {e}")),
+                Err(e) => Err(format!("request: {}", crate::client::root_cause(&e))),
             }
         }
     }
