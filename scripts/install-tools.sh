@@ -8,6 +8,8 @@ need_apt=()
 command -v podman >/dev/null || need_apt+=(podman buildah skopeo runc uidmap)
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v curl >/dev/null || need_apt+=(curl)
+# drill (failover drill): `dig` checks the Traffic Manager stand-in's DNS answers.
+command -v dig >/dev/null || need_apt+=(dnsutils)
 if ((${#need_apt[@]})); then
   echo "install-tools: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

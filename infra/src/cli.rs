@@ -121,6 +121,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Failover drill: measures a region loss end to end (docs/drill.md).
+    Drill(crate::drill_azure::DrillArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -195,6 +197,9 @@ fn load(cli: &Cli) -> Result<catalogue::Catalogue, InfraError> {
 }
 
 pub async fn run(cli: Cli, progress: Progress) -> Result<ExitCode, InfraError> {
+    if let Command::Drill(args) = &cli.command {
+        return Ok(crate::drill_azure::run(&cli, args).await);
+    }
     // Refuse an unconfirmable bootstrap before touching anything.
     if let Command::Bootstrap { yes: false } = cli.command
         && !std::io::stdin().is_terminal()
@@ -254,6 +259,7 @@ pub async fn run(cli: Cli, progress: Progress) -> Result<ExitCode, InfraError> {
                 ExitCode::FAILURE
             })
         }
+        Command::Drill(_) => unreachable!("handled first"),
         Command::Bootstrap { yes } => {
             let p = plan::plan(&client, &c).await?;
             print!("{}", plan::render_text(&p));

@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod arm;
 pub mod cli;
+pub mod drill_azure;
 pub mod offline;
 pub mod plan;
 pub mod resources;
