@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 /// Seconds as an ISO 8601 duration (`PT1M`, `PT90S`, `PT0S`).
 pub fn iso_duration(seconds: u64) -> String {
-    if seconds > 0 && seconds % 60 == 0 {
+    if seconds > 0 && seconds.is_multiple_of(60) {
         format!("PT{}M", seconds / 60)
     } else {
         format!("PT{seconds}S")

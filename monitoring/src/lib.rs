@@ -140,7 +140,5 @@ pub fn to_rule_file(groups: &[RuleGroup]) -> String {
             .collect(),
     };
     let yaml = serde_saphyr::to_string(&file).unwrap_or_default();
-    format!(
-        "# Generated from catalogue.yaml by the monitoring crate: do not edit by hand.\n{yaml}"
-    )
+    format!("# Generated from catalogue.yaml by the monitoring crate: do not edit by hand.\n{yaml}")
 }

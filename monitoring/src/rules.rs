@@ -95,9 +95,7 @@ pub fn region_rule_groups(objectives: &Objectives, region: &str, runbook: &str) 
                 record: error_ratio(w),
                 // `or vector(0)`: a region with no 5xx at all has no error series, and its
                 // ratio must read 0, not "no data".
-                expr: format!(
-                    "(sum(rate({errors}[{w}])) or vector(0)) / sum(rate({all}[{w}]))"
-                ),
+                expr: format!("(sum(rate({errors}[{w}])) or vector(0)) / sum(rate({all}[{w}]))"),
                 labels: region_label.clone(),
             })
         })

@@ -139,7 +139,10 @@ fn prometheus_scrapes_the_service_and_the_rules_see_the_injected_errors() {
         Command::new("prometheus")
             .current_dir(dir.path())
             .arg("--config.file=prometheus.yml")
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -170,7 +173,10 @@ fn prometheus_scrapes_the_service_and_the_rules_see_the_injected_errors() {
     // Every series the rules read exists, with every label they filter or group by.
     for (metric, labels) in metrics::USED {
         let found = query(prom_port, metric);
-        assert!(!found.is_empty(), "{metric} is not scraped from the service");
+        assert!(
+            !found.is_empty(),
+            "{metric} is not scraped from the service"
+        );
         for label in *labels {
             assert!(
                 found.iter().any(|s| s["metric"].get(label).is_some()),

@@ -77,9 +77,7 @@ fn unit_tests(groups: &[RuleGroup]) -> Value {
     let pod = firing(groups, "ServicePodNotReady", &[("instance", "b")]);
     let region = firing(groups, "RegionNotReady", &[]);
     let buckets = |le_fast: u64, le_slow: u64| {
-        let b = |le: &str, n: u64| {
-            json!({ "series": format!("http_request_duration_seconds_bucket{{route=\"default\",le=\"{le}\",instance=\"a\"}}"), "values": format!("0+{n}x40") })
-        };
+        let b = |le: &str, n: u64| json!({ "series": format!("http_request_duration_seconds_bucket{{route=\"default\",le=\"{le}\",instance=\"a\"}}"), "values": format!("0+{n}x40") });
         vec![
             b("0.01", le_fast),
             b("0.1", le_fast),
@@ -88,9 +86,7 @@ fn unit_tests(groups: &[RuleGroup]) -> Value {
             b("+Inf", le_fast + le_slow),
         ]
     };
-    let ready = |instance: &str, values: &str| {
-        json!({ "series": format!("service_ready{{instance=\"{instance}\"}}"), "values": values })
-    };
+    let ready = |instance: &str, values: &str| json!({ "series": format!("service_ready{{instance=\"{instance}\"}}"), "values": values });
     json!({
         "rule_files": ["rules.yaml"],
         "evaluation_interval": "1m",
@@ -179,7 +175,10 @@ fn promtool_accepts_the_generated_rule_file() {
     let (ok, out) = promtool(&["check", "rules", "rules.yaml"], dir.path());
     assert!(ok, "{out}");
     let count: usize = groups().iter().map(|g| g.rules.len()).sum();
-    assert!(out.contains(&format!("SUCCESS: {count} rules found")), "{out}");
+    assert!(
+        out.contains(&format!("SUCCESS: {count} rules found")),
+        "{out}"
+    );
 }
 
 #[test]
@@ -230,10 +229,10 @@ fn the_unit_tests_fail_when_a_rule_is_broken() {
     let mut hasty = good.clone();
     for g in &mut hasty {
         for r in &mut g.rules {
-            if let Rule::Alert(a) = r {
-                if a.alert == "ServicePodNotReady" {
-                    a.for_seconds = 0;
-                }
+            if let Rule::Alert(a) = r
+                && a.alert == "ServicePodNotReady"
+            {
+                a.for_seconds = 0;
             }
         }
     }
@@ -241,6 +240,9 @@ fn the_unit_tests_fail_when_a_rule_is_broken() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), &broken, &tests);
         let (ok, out) = promtool(&["test", "rules", "tests.yaml"], dir.path());
-        assert!(!ok, "{what}: promtool test rules passed a broken rule:\n{out}");
+        assert!(
+            !ok,
+            "{what}: promtool test rules passed a broken rule:\n{out}"
+        );
     }
 }
