@@ -174,3 +174,68 @@ pub fn ms(v: f64) -> String {
         format!("{v:.0} ms")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(at_ms: f64, region: Option<&str>) -> Sample {
+        Sample {
+            at_ms,
+            latency_ms: 1.0,
+            region: region.map(str::to_string),
+            status: region.map(|_| 200),
+            error: region
+                .is_none()
+                .then(|| "request: Connection refused".to_string()),
+            address: None,
+            user: 0,
+        }
+    }
+
+    #[test]
+    fn outage_spans_first_to_last_failure_after_the_fault() {
+        let v = vec![
+            s(0.0, None), // before the fault: not part of this outage
+            s(10.0, Some("a")),
+            s(20.0, None),
+            s(30.0, Some("b")),
+            s(40.0, None),
+            s(50.0, Some("b")),
+        ];
+        let o = outage(&v, 5.0).unwrap();
+        assert_eq!(
+            (o.first_failure_ms, o.last_failure_ms, o.outage_ms),
+            (20.0, 40.0, 20.0)
+        );
+        assert!(outage(&v, 45.0).is_none());
+    }
+
+    #[test]
+    fn steady_since_is_the_start_of_the_final_run_on_that_region() {
+        let v = vec![
+            s(0.0, Some("b")),
+            s(1.0, None),
+            s(2.0, Some("b")),
+            s(3.0, Some("b")),
+        ];
+        assert_eq!(steady_since(&v, "b"), Some(2.0));
+        assert_eq!(steady_since(&v, "a"), None);
+        let ends_with_failure = vec![s(0.0, Some("b")), s(1.0, None)];
+        assert_eq!(steady_since(&ends_with_failure, "b"), None);
+    }
+
+    #[test]
+    fn tally_counts_regions_and_error_kinds() {
+        let mut timeout = s(3.0, None);
+        timeout.error = Some("timeout".into());
+        let v = vec![s(0.0, Some("a")), s(1.0, Some("b")), s(2.0, None), timeout];
+        let (failed, by, errors) = tally(&v);
+        assert_eq!(failed, 2);
+        assert_eq!(by["a"] + by["b"], 2);
+        assert_eq!(errors["request"], 1);
+        assert_eq!(errors["timeout"], 1);
+        assert_eq!(answered_by_after(&v, "b", 0.5), 1);
+        assert_eq!(answered_by_after(&v, "b", 1.0), 0);
+    }
+}

@@ -196,13 +196,13 @@ pub fn svg(r: &DrillResult) -> String {
     );
     let _ = writeln!(
         o,
-        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">Failover drill of {} ({}): requests per second by region and failed requests</text>"#,
-        esc(&r.profile),
-        esc(&r.mode)
+        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">Failover drill ({}) of {}</text>"#,
+        esc(&r.mode),
+        esc(&r.profile)
     );
     let _ = writeln!(
         o,
-        r#"<text x="{left}" y="38">computed bound (toleratedFailures + 1) x interval + timeout + TTL = {}; time scale {}; {} requests/s</text>"#,
+        r#"<text x="{left}" y="38">requests/s by region, failed requests/s; bound {}; time scale {}, {} requests/s</text>"#,
         esc(&r.bound_formula),
         r.timing.time_scale,
         r.rate_per_second

@@ -302,14 +302,11 @@ async fn only_statuses_in_the_expected_ranges_pass_and_redirects_fail() {
 #[tokio::test]
 async fn priority_routing_picks_the_best_online_endpoint() {
     let a = Fake::start(fresh_ip(), 0, Behaviour::Status(200)).await;
-    let b = Fake::start(a.addr.ip(), 0, Behaviour::Status(200)).await;
-    // Both on one port per address, as the real regions: give b its own address and a's port.
-    let b_ip = fresh_ip();
-    let b2 = Fake::start(b_ip, a.addr.port(), Behaviour::Status(200)).await;
-    drop(b);
+    // Each on its own address, one port for all, as the regions are (listed out of order).
+    let b = Fake::start(fresh_ip(), a.addr.port(), Behaviour::Status(200)).await;
     let tm = TrafficManager::start(
         vec![
-            endpoint("second", b_ip, 2, true),
+            endpoint("second", b.addr.ip(), 2, true),
             endpoint("first", a.addr.ip(), 1, true),
         ],
         probe(a.addr.port(), 0),
@@ -323,7 +320,10 @@ async fn priority_routing_picks_the_best_online_endpoint() {
     until(&h, "first", MonitorStatus::Degraded).await;
     assert_eq!(h.answer().unwrap().name, "second");
     assert_eq!(h.eligible().len(), 1);
-    drop(b2);
+    // Online again after one success: priority 1 wins again.
+    a.set(Behaviour::Status(200));
+    until(&h, "first", MonitorStatus::Online).await;
+    assert_eq!(h.answer().unwrap().name, "first");
 }
 
 #[tokio::test]

@@ -420,3 +420,82 @@ async fn infra_drill_local_writes_the_report_and_bad_flags_exit_2() {
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_the_local_drill_stops_every_region_process() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = infra_cmd()
+        .args([
+            "drill",
+            "--local",
+            "--scenario",
+            "loss",
+            "--time-scale",
+            "0.5",
+            "--out",
+        ])
+        .arg(dir.path())
+        .arg("--service-bin")
+        .arg(service_bin())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let ready = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            if l.contains("region processes ready") {
+                return;
+            }
+        }
+        panic!("stderr closed before the regions were ready");
+    });
+    ready.await.expect("regions ready");
+    // Where the regions listen, from their own logs.
+    let mut addrs = vec![];
+    for region in ["eastus2", "centralus"] {
+        let log = std::fs::read_to_string(dir.path().join(format!("loss-{region}-0.log"))).unwrap();
+        let line = log
+            .lines()
+            .find(|l| l.contains("\"listening\""))
+            .expect("listening line");
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let addr: SocketAddr = v["addr"].as_str().unwrap().parse().unwrap();
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_ok(),
+            "{region} serves"
+        );
+        addrs.push(addr);
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits after Ctrl-C")
+        .unwrap();
+    let mut rest = String::new();
+    while let Ok(Some(l)) = lines.next_line().await {
+        rest.push_str(&l);
+        rest.push('\n');
+    }
+    assert_eq!(status.code(), Some(1), "{rest}");
+    assert!(rest.contains("interrupted"), "{rest}");
+    // Nothing is left listening: the region processes went with the drill.
+    let until = Instant::now() + Duration::from_secs(5);
+    for addr in addrs {
+        while tokio::net::TcpStream::connect(addr).await.is_ok() {
+            assert!(
+                Instant::now() < until,
+                "{addr} still serves after the drill stopped"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
