@@ -230,10 +230,11 @@ async fn run_item(
     let limit = client.options.deadline_of(item.kind);
     // Retries of this step's requests report through the step too.
     let step_client = client.clone().with_progress(step_progress.clone());
-    // 5 % grace: the operation poller has the same deadline and knows the last status.
+    // 25 % grace: the operation poller has the same deadline and knows the last status; this
+    // outer bound catches what the poller does not see (retries, read-backs).
     let scaled = client.options.scaled(limit);
     let result = match tokio::time::timeout(
-        scaled.saturating_add(scaled / 20),
+        scaled.saturating_add(scaled / 4),
         run_action(&step_client, item, shared, &step_progress, &label),
     )
     .await

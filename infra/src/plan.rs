@@ -432,26 +432,22 @@ async fn get_all(
         });
     }
     let mut out = HashMap::new();
-    let mut first_err = None;
     while let Some(j) = set.join_next().await {
         match j {
             Ok((k, Ok(v))) => {
                 out.insert(k, v);
             }
-            Ok((_, Err(e))) => {
-                first_err.get_or_insert(e);
-            }
+            // The first failure ends the plan at once (dropping the set aborts the other
+            // reads), so an unreachable ARM costs one give-up, not one per queued read.
+            Ok((_, Err(e))) => return Err(e),
             Err(e) => {
-                first_err.get_or_insert(InfraError::Config(format!(
+                return Err(InfraError::Config(format!(
                     "internal error while reading: {e}"
                 )));
             }
         }
     }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+    Ok(out)
 }
 
 /// Stale role assignments of every role step, looked up with the same bound as the GETs.

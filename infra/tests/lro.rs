@@ -221,7 +221,7 @@ async fn each_resource_type_has_its_own_deadline() {
         assert!(
             s.contains(&format!("public IP pip-hello-{region}"))
                 && s.contains("gave up after 0.")
-                && s.contains("waiting for the operation to finish (last status `InProgress`)")
+                && s.contains("InProgress")
                 && s.contains("deadline 600s"),
             "{s}"
         );
