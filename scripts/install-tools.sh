@@ -8,6 +8,11 @@ need_apt=()
 command -v podman >/dev/null || need_apt+=(podman buildah skopeo runc uidmap)
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v curl >/dev/null || need_apt+=(curl)
+# --- service stress tests (service/tests/stress.rs): wrk for SIGTERM under load, prlimit
+# (util-linux) for the open-file limit tests. ---
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v prlimit >/dev/null || need_apt+=(util-linux)
+# --- end service stress tests ---
 if ((${#need_apt[@]})); then
   echo "install-tools: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -88,7 +88,7 @@ async fn default_returns_identity() {
         r.json(),
         json!({
             "hostname": "pod-7", "ip": "10.244.1.7", "region": "westeurope",
-            "zone": "westeurope-1", "version": service::VERSION
+            "zone": "westeurope-1", "version": service::VERSION, "image": null
         })
     );
     // The query string does not change the route.
