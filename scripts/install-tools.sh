@@ -10,6 +10,16 @@ command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v curl >/dev/null || need_apt+=(curl)
 # drill (failover drill): `dig` checks the Traffic Manager stand-in's DNS answers.
 command -v dig >/dev/null || need_apt+=(dnsutils)
+# --- service stress tests (service/tests/stress.rs): wrk for SIGTERM under load, prlimit
+# (util-linux) for the open-file limit tests. ---
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v prlimit >/dev/null || need_apt+=(util-linux)
+# --- end service stress tests ---
+# --- monitoring and promote tests: promtool and a real Prometheus (monitoring/tests),
+# docker-registry standing for regional ACR replicas (promote/tests). ---
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+# --- end monitoring and promote tests ---
 if ((${#need_apt[@]})); then
   echo "install-tools: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

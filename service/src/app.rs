@@ -53,6 +53,8 @@ pub struct RouterSettings {
     pub probes: ProbePaths,
     /// Handler deadline; late requests get 503.
     pub request_timeout: Duration,
+    /// Share of `GET /default` answered 500 on purpose (see `INJECT_ERROR_RATIO`).
+    pub inject_error_ratio: f64,
 }
 
 impl From<&Config> for RouterSettings {
@@ -60,6 +62,7 @@ impl From<&Config> for RouterSettings {
         Self {
             probes: c.probes.clone(),
             request_timeout: c.request_timeout,
+            inject_error_ratio: c.inject_error_ratio,
         }
     }
 }
@@ -90,9 +93,20 @@ pub fn router(state: &AppState, settings: &RouterSettings) -> Router {
     let t = settings.request_timeout;
 
     let body = state.default_body.clone();
+    let faults = Arc::new(InjectedFaults::new(settings.inject_error_ratio));
     let default = get_only(move || {
         let body = body.clone();
-        async move { json_response(StatusCode::OK, body) }
+        let fail = faults.next_fails();
+        async move {
+            if fail {
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Bytes::from_static(br#"{"error":"injected fault (INJECT_ERROR_RATIO)"}"#),
+                )
+            } else {
+                json_response(StatusCode::OK, body)
+            }
+        }
     });
 
     let metrics = state.metrics;
@@ -161,6 +175,35 @@ where
     T: 'static,
 {
     get(handler).fallback(method_not_allowed)
+}
+
+/// Which requests fail on purpose: request n fails when `floor((n+1)·r) > floor(n·r)`, so
+/// exactly the share `r` of every run of requests fails, spread evenly (no randomness to make
+/// a test flaky).
+#[derive(Debug)]
+struct InjectedFaults {
+    ratio: f64,
+    count: std::sync::atomic::AtomicU64,
+}
+
+impl InjectedFaults {
+    fn new(ratio: f64) -> Self {
+        Self {
+            ratio,
+            count: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    fn next_fails(&self) -> bool {
+        if self.ratio <= 0.0 {
+            return false;
+        }
+        let n = self
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed) as f64;
+        ((n + 1.0) * self.ratio).floor() > (n * self.ratio).floor()
+    }
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {

@@ -106,6 +106,14 @@ pub struct Config {
     pub log_level: LogLevel,
     /// Probe paths.
     pub probes: ProbePaths,
+    /// `IMAGE`: the image reference the pod runs, reported by `GET /default`; unset is `null`.
+    pub image: Option<String>,
+    /// `MAX_CONNECTIONS`: open connections at most; unset means
+    /// [`crate::server::DEFAULT_MAX_CONNECTIONS`] (lowered to fit the open-file limit).
+    pub max_connections: Option<usize>,
+    /// `INJECT_ERROR_RATIO`: share of `GET /default` answered 500 on purpose (0 to 1,
+    /// default 0), for failover drills, promotion-gate and alert tests. Never set in overlays.
+    pub inject_error_ratio: f64,
 }
 
 impl Default for Config {
@@ -123,6 +131,9 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(5),
             log_level: LogLevel::Info,
             probes: ProbePaths::default(),
+            image: None,
+            max_connections: None,
+            inject_error_ratio: 0.0,
         }
     }
 }
@@ -196,6 +207,10 @@ const EXPECT_POSITIVE_SECONDS: &str =
 const EXPECT_LEVEL: &str = "one of error, warn, info, debug, trace";
 const EXPECT_LABEL: &str =
     "1 to 253 printable ASCII characters without spaces, quotes or backslashes";
+const EXPECT_IMAGE: &str = "a full image reference with a tag or a digest, e.g. \
+     contosoha.azurecr.io/hello:1.2.3 or contosoha.azurecr.io/hello@sha256:<64 hex digits>";
+const EXPECT_RATIO: &str = "a number from 0 to 1, e.g. 0.2 (a fifth of /default requests fail)";
+const EXPECT_CONNECTIONS: &str = "an integer number of connections from 1 to 1000000, e.g. 3072";
 const EXPECT_PATH: &str = "an absolute path of at most 253 characters from [A-Za-z0-9/._~-], starting with '/', e.g. /readyz";
 
 impl Config {
@@ -299,6 +314,33 @@ impl Config {
             cfg.probes.liveness
         );
         parse!("STARTUP_PATH", parse_path, EXPECT_PATH, cfg.probes.startup);
+        parse!(
+            "IMAGE",
+            |s| parse_image(s).map(Some),
+            EXPECT_IMAGE,
+            cfg.image
+        );
+        parse!(
+            "MAX_CONNECTIONS",
+            |s: &str| s
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_CONNECTIONS_LIMIT).contains(n))
+                .map(Some),
+            EXPECT_CONNECTIONS,
+            cfg.max_connections
+        );
+        parse!(
+            "INJECT_ERROR_RATIO",
+            |s: &str| s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r)),
+            EXPECT_RATIO,
+            cfg.inject_error_ratio
+        );
 
         // Cross-field checks on the probe paths.
         let probes = [
@@ -346,7 +388,128 @@ pub const KNOWN_VARS: &[&str] = &[
     "READINESS_PATH",
     "LIVENESS_PATH",
     "STARTUP_PATH",
+    "IMAGE",
+    "MAX_CONNECTIONS",
+    "INJECT_ERROR_RATIO",
 ];
+
+/// Largest accepted `MAX_CONNECTIONS`.
+const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
+/// Longest accepted image reference (the distribution spec's limit on a repository name,
+/// applied to the whole reference).
+const MAX_IMAGE_LEN: usize = 255;
+
+/// Validate an image reference: `[host[:port]/]path[:tag][@algorithm:hex]` as in the OCI
+/// distribution reference grammar, with a tag or a digest (a bare name would mean `:latest`,
+/// which says nothing about what runs).
+pub fn parse_image(s: &str) -> Option<String> {
+    if s.is_empty() || s.len() > MAX_IMAGE_LEN || !s.is_ascii() {
+        return None;
+    }
+    let (name_tag, digest) = match s.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (s, None),
+    };
+    // A ':' after the last '/' starts the tag; one before it is a registry port.
+    let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match name_tag[last_slash..].find(':') {
+        Some(i) => (
+            &name_tag[..last_slash + i],
+            Some(&name_tag[last_slash + i + 1..]),
+        ),
+        None => (name_tag, None),
+    };
+    if tag.is_none() && digest.is_none() {
+        return None;
+    }
+    let mut parts: Vec<&str> = name.split('/').collect();
+    // The first part is a registry host when it looks like one (dot, port or localhost).
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        if !valid_host(parts[0]) {
+            return None;
+        }
+        parts.remove(0);
+    }
+    let ok = parts.iter().all(|p| valid_path_component(p))
+        && tag.is_none_or(valid_tag)
+        && digest.is_none_or(valid_digest);
+    ok.then(|| s.to_owned())
+}
+
+fn valid_host(h: &str) -> bool {
+    let (host, port) = match h.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (h, None),
+    };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    host.split('.').all(label_ok)
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`
+fn valid_path_component(p: &str) -> bool {
+    let b = p.as_bytes();
+    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &p[start..i];
+        let ok = matches!(sep, "." | "_" | "__") || sep.bytes().all(|c| c == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
+fn valid_tag(t: &str) -> bool {
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let b = t.as_bytes();
+    !b.is_empty()
+        && b.len() <= 128
+        && word(b[0])
+        && b.iter().all(|&c| word(c) || c == b'.' || c == b'-')
+}
+
+/// `algorithm:hex`, with the exact length for the registered sha256 and sha512.
+fn valid_digest(d: &str) -> bool {
+    let Some((alg, hex)) = d.split_once(':') else {
+        return false;
+    };
+    let hex_ok = !hex.is_empty()
+        && hex
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+    let len_ok = match alg {
+        "sha256" => hex.len() == 64,
+        "sha512" => hex.len() == 128,
+        _ => {
+            alg.bytes().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && alg
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'_' | b'-'))
+                && hex.len() >= 32
+        }
+    };
+    hex_ok && len_ok
+}
 
 fn parse_seconds(s: &str, zero_ok: bool) -> Option<Duration> {
     let v: f64 = s.trim().parse().ok()?;
@@ -470,6 +633,21 @@ mod tests {
             ("LIVENESS_PATH", "/health z"),
             ("STARTUP_PATH", "/{id}"),
             ("STARTUP_PATH", "/a//b"),
+            ("IMAGE", "contosoha.azurecr.io/hello"),
+            ("IMAGE", "contosoha.azurecr.io/Hello:1.2.3"),
+            ("IMAGE", "contosoha.azurecr.io/hello:"),
+            ("IMAGE", "contosoha.azurecr.io/hello:1.2.3 "),
+            ("IMAGE", "contosoha.azurecr.io/hello@sha256:abc"),
+            ("IMAGE", "contosoha.azurecr.io/hello@sha256:ZZ"),
+            ("IMAGE", "-bad.azurecr.io/hello:1"),
+            ("IMAGE", "contosoha.azurecr.io//hello:1"),
+            ("MAX_CONNECTIONS", "0"),
+            ("MAX_CONNECTIONS", "lots"),
+            ("MAX_CONNECTIONS", "1000001"),
+            ("INJECT_ERROR_RATIO", "1.5"),
+            ("INJECT_ERROR_RATIO", "-0.1"),
+            ("INJECT_ERROR_RATIO", "NaN"),
+            ("INJECT_ERROR_RATIO", "a fifth"),
         ] {
             let err = single_error(&[(var, value)]);
             assert_eq!(err.var(), var);
@@ -478,6 +656,47 @@ mod tests {
             assert!(msg.contains(&format!("{value:?}")), "{msg}");
             assert!(msg.contains("expected"), "{msg}");
         }
+    }
+
+    #[test]
+    fn image_references() {
+        let digest = format!("sha256:{}", "a1".repeat(32));
+        for ok in [
+            "contosoha.azurecr.io/hello:1.2.3".to_owned(),
+            format!("contosoha.azurecr.io/hello@{digest}"),
+            format!("contosoha.azurecr.io/team/hello:1.2.3@{digest}"),
+            "localhost:5000/hello:dev".to_owned(),
+            "hello:1".to_owned(),
+            "127.0.0.1:5000/a_b/c-d.e:v1_2-3.4".to_owned(),
+        ] {
+            let cfg = parse(&[("IMAGE", &ok)]).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(cfg.image.as_deref(), Some(ok.as_str()));
+        }
+        assert_eq!(parse(&[]).expect("valid").image, None);
+        let too_long = format!("r.io/{}:1", "a".repeat(260));
+        assert_eq!(single_error(&[("IMAGE", &too_long)]).var(), "IMAGE");
+        let short_sha512 = format!("r.io/a@sha512:{}", "a".repeat(64));
+        assert_eq!(single_error(&[("IMAGE", &short_sha512)]).var(), "IMAGE");
+    }
+
+    #[test]
+    fn inject_error_ratio_parses_and_defaults_to_zero() {
+        assert_eq!(parse(&[]).expect("valid").inject_error_ratio, 0.0);
+        let cfg = parse(&[("INJECT_ERROR_RATIO", "0.25")]).expect("valid");
+        assert_eq!(cfg.inject_error_ratio, 0.25);
+        assert_eq!(
+            parse(&[("INJECT_ERROR_RATIO", "1")])
+                .expect("valid")
+                .inject_error_ratio,
+            1.0
+        );
+    }
+
+    #[test]
+    fn max_connections_parses() {
+        let cfg = parse(&[("MAX_CONNECTIONS", "128")]).expect("valid");
+        assert_eq!(cfg.max_connections, Some(128));
+        assert_eq!(parse(&[]).expect("valid").max_connections, None);
     }
 
     #[test]

@@ -33,6 +33,11 @@ impl Health {
         }
     }
 
+    /// The metrics this state mirrors `service_ready` into.
+    pub fn metrics(&self) -> &'static Metrics {
+        self.metrics
+    }
+
     /// The current phase.
     pub fn phase(&self) -> Phase {
         match self.phase.load(Ordering::Acquire) {

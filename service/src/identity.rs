@@ -20,6 +20,8 @@ pub struct Identity {
     pub zone: String,
     /// Version of this binary.
     pub version: &'static str,
+    /// The image reference the pod runs (`IMAGE`), `null` when unset.
+    pub image: Option<String>,
 }
 
 impl Identity {
@@ -31,6 +33,7 @@ impl Identity {
             region: config.region.clone(),
             zone: config.zone.clone(),
             version: crate::VERSION,
+            image: config.image.clone(),
         }
     }
 
@@ -99,9 +102,16 @@ mod tests {
             v,
             serde_json::json!({
                 "hostname": "pod-1", "ip": "10.0.0.7", "region": "westeurope",
-                "zone": "1", "version": crate::VERSION
+                "zone": "1", "version": crate::VERSION, "image": null
             })
         );
+        let cfg = Config {
+            image: Some("contosoha.azurecr.io/hello:1.2.3".into()),
+            ..cfg
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&Identity::resolve(&cfg).to_body()).expect("json");
+        assert_eq!(v["image"], "contosoha.azurecr.io/hello:1.2.3");
     }
 
     #[test]

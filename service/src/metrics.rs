@@ -145,10 +145,115 @@ fn shard_index() -> usize {
     })
 }
 
+/// Why a connection was refused an answer (the `reason` label of
+/// `service_connections_rejected_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejected {
+    /// Unparsable request head (hyper answered 400).
+    BadRequest,
+    /// Request head over the size or header-count limit (431).
+    HeadTooLarge,
+    /// An HTTP/2 prior-knowledge preface (answered with GOAWAY `HTTP_1_1_REQUIRED`).
+    Http2PriorKnowledge,
+}
+
+impl Rejected {
+    /// All reasons, in label order.
+    pub const ALL: [Rejected; 3] = [
+        Rejected::BadRequest,
+        Rejected::HeadTooLarge,
+        Rejected::Http2PriorKnowledge,
+    ];
+
+    /// The `reason` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            Rejected::BadRequest => "bad_request",
+            Rejected::HeadTooLarge => "head_too_large",
+            Rejected::Http2PriorKnowledge => "http2_prior_knowledge",
+        }
+    }
+}
+
+/// Why a connection was cut off by a timer (`service_connections_timed_out_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimedOut {
+    /// No complete request head within the header-read timeout (silent, slow or idle).
+    HeaderRead,
+    /// Still open when the shutdown timeout ended the drain.
+    Shutdown,
+}
+
+impl TimedOut {
+    /// All reasons, in label order.
+    pub const ALL: [TimedOut; 2] = [TimedOut::HeaderRead, TimedOut::Shutdown];
+
+    /// The `reason` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            TimedOut::HeaderRead => "header_read",
+            TimedOut::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Why `accept` failed (`service_accept_errors_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptFailure {
+    /// EMFILE / ENFILE: the open-file limit of the process or the system.
+    FdLimit,
+    /// ENOBUFS / ENOMEM.
+    Memory,
+    /// Anything else (e.g. ECONNABORTED: the client gave up while queued).
+    Other,
+}
+
+impl AcceptFailure {
+    /// All reasons, in label order.
+    pub const ALL: [AcceptFailure; 3] = [
+        AcceptFailure::FdLimit,
+        AcceptFailure::Memory,
+        AcceptFailure::Other,
+    ];
+
+    /// Classify an `accept` error.
+    pub fn of(err: &std::io::Error) -> Self {
+        // Linux errno values: EMFILE 24, ENFILE 23, ENOBUFS 105, ENOMEM 12.
+        match err.raw_os_error() {
+            Some(24 | 23) => AcceptFailure::FdLimit,
+            Some(105 | 12) => AcceptFailure::Memory,
+            _ => AcceptFailure::Other,
+        }
+    }
+
+    /// The `reason` label value.
+    pub fn label(self) -> &'static str {
+        match self {
+            AcceptFailure::FdLimit => "fd_limit",
+            AcceptFailure::Memory => "memory",
+            AcceptFailure::Other => "other",
+        }
+    }
+}
+
+/// Connection-level counters: touched once per connection or per failure, never per request.
+struct ConnectionCounters {
+    open: AtomicI64,
+    max: AtomicI64,
+    cap_waits: AtomicU64,
+    rejected: [AtomicU64; Rejected::ALL.len()],
+    timed_out: [AtomicU64; TimedOut::ALL.len()],
+    accept_errors: [AtomicU64; AcceptFailure::ALL.len()],
+}
+
 /// All metrics of the service. Lives for the whole process: see [`Metrics::leak`].
 pub struct Metrics {
     shards: Box<[Shard]>,
     ready: AtomicI64,
+    conns: ConnectionCounters,
+    /// Unix time this process created its metrics (start-up): changes on every restart, so
+    /// the `ServiceRestarting` alert counts restarts from the service's own series.
+    start_time_seconds: f64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -160,6 +265,18 @@ impl std::fmt::Debug for Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Decrements `service_connections_open` when the connection ends.
+#[derive(Debug)]
+pub struct OpenConnection {
+    metrics: &'static Metrics,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.metrics.conns.open.fetch_sub(1, Relaxed);
     }
 }
 
@@ -194,7 +311,76 @@ impl Metrics {
         Self {
             shards: (0..SHARDS).map(|_| Shard::new()).collect(),
             ready: AtomicI64::new(0),
+            start_time_seconds: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+            conns: ConnectionCounters {
+                open: AtomicI64::new(0),
+                max: AtomicI64::new(0),
+                cap_waits: AtomicU64::new(0),
+                rejected: std::array::from_fn(|_| AtomicU64::new(0)),
+                timed_out: std::array::from_fn(|_| AtomicU64::new(0)),
+                accept_errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            },
         }
+    }
+
+    /// Publish the connection cap (`service_connections_max`).
+    pub fn set_max_connections(&self, max: usize) {
+        self.conns
+            .max
+            .store(i64::try_from(max).unwrap_or(i64::MAX), Relaxed);
+    }
+
+    /// A connection was accepted; it counts as open until the guard drops.
+    pub fn connection_opened(&'static self) -> OpenConnection {
+        self.conns.open.fetch_add(1, Relaxed);
+        OpenConnection { metrics: self }
+    }
+
+    /// The accept loop found every slot taken and paused until one freed.
+    pub fn cap_reached(&self) {
+        self.conns.cap_waits.fetch_add(1, Relaxed);
+    }
+
+    /// A connection was answered with an error and closed.
+    pub fn rejected(&self, reason: Rejected) {
+        self.conns.rejected[reason as usize].fetch_add(1, Relaxed);
+    }
+
+    /// A connection was closed by a timer.
+    pub fn timed_out(&self, reason: TimedOut) {
+        self.conns.timed_out[reason as usize].fetch_add(1, Relaxed);
+    }
+
+    /// `accept` failed.
+    pub fn accept_failed(&self, reason: AcceptFailure) {
+        self.conns.accept_errors[reason as usize].fetch_add(1, Relaxed);
+    }
+
+    /// Connections open right now.
+    pub fn open_connections(&self) -> i64 {
+        self.conns.open.load(Relaxed)
+    }
+
+    /// Times the accept loop paused at the connection cap.
+    pub fn cap_waits(&self) -> u64 {
+        self.conns.cap_waits.load(Relaxed)
+    }
+
+    /// Connections rejected for `reason` so far.
+    pub fn rejected_count(&self, reason: Rejected) -> u64 {
+        self.conns.rejected[reason as usize].load(Relaxed)
+    }
+
+    /// Connections timed out for `reason` so far.
+    pub fn timed_out_count(&self, reason: TimedOut) -> u64 {
+        self.conns.timed_out[reason as usize].load(Relaxed)
+    }
+
+    /// `accept` failures for `reason` so far.
+    pub fn accept_failures(&self, reason: AcceptFailure) -> u64 {
+        self.conns.accept_errors[reason as usize].load(Relaxed)
     }
 
     /// Fresh metrics that live until the process exits. The service creates exactly one set;
@@ -326,6 +512,78 @@ impl Metrics {
         )?;
         writeln!(out, "# TYPE service_ready gauge")?;
         writeln!(out, "service_ready {}", self.ready.load(Relaxed))?;
+        let c = &self.conns;
+        writeln!(
+            out,
+            "# HELP service_connections_open TCP connections accepted and not yet closed."
+        )?;
+        writeln!(out, "# TYPE service_connections_open gauge")?;
+        writeln!(out, "service_connections_open {}", c.open.load(Relaxed))?;
+        writeln!(
+            out,
+            "# HELP service_connections_max The connection cap; past it the server stops accepting until a connection closes."
+        )?;
+        writeln!(out, "# TYPE service_connections_max gauge")?;
+        writeln!(out, "service_connections_max {}", c.max.load(Relaxed))?;
+        writeln!(
+            out,
+            "# HELP service_connection_cap_waits_total Times the accept loop paused because every connection slot was taken."
+        )?;
+        writeln!(out, "# TYPE service_connection_cap_waits_total counter")?;
+        writeln!(
+            out,
+            "service_connection_cap_waits_total {}",
+            c.cap_waits.load(Relaxed)
+        )?;
+        writeln!(
+            out,
+            "# HELP service_connections_rejected_total Connections answered with an error and closed, by reason."
+        )?;
+        writeln!(out, "# TYPE service_connections_rejected_total counter")?;
+        for r in Rejected::ALL {
+            writeln!(
+                out,
+                "service_connections_rejected_total{{reason=\"{}\"}} {}",
+                r.label(),
+                c.rejected[r as usize].load(Relaxed)
+            )?;
+        }
+        writeln!(
+            out,
+            "# HELP service_connections_timed_out_total Connections closed by a timer, by reason."
+        )?;
+        writeln!(out, "# TYPE service_connections_timed_out_total counter")?;
+        for t in TimedOut::ALL {
+            writeln!(
+                out,
+                "service_connections_timed_out_total{{reason=\"{}\"}} {}",
+                t.label(),
+                c.timed_out[t as usize].load(Relaxed)
+            )?;
+        }
+        writeln!(
+            out,
+            "# HELP service_accept_errors_total Failed accept calls, by reason (each is followed by a back-off)."
+        )?;
+        writeln!(out, "# TYPE service_accept_errors_total counter")?;
+        for a in AcceptFailure::ALL {
+            writeln!(
+                out,
+                "service_accept_errors_total{{reason=\"{}\"}} {}",
+                a.label(),
+                c.accept_errors[a as usize].load(Relaxed)
+            )?;
+        }
+        writeln!(
+            out,
+            "# HELP process_start_time_seconds Start time of the process since the Unix epoch, in seconds."
+        )?;
+        writeln!(out, "# TYPE process_start_time_seconds gauge")?;
+        writeln!(
+            out,
+            "process_start_time_seconds {:.3}",
+            self.start_time_seconds
+        )?;
         writeln!(
             out,
             "# HELP service_build_info Build information; always 1."

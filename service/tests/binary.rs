@@ -29,6 +29,9 @@ fn bad_configuration_exits_2_naming_the_variable() {
         ("REQUEST_TIMEOUT_SECONDS", "0"),
         ("HEADER_READ_TIMEOUT_SECONDS", "NaN"),
         ("STARTUP_PATH", "/a b"),
+        ("IMAGE", "contosoha.azurecr.io/hello"),
+        ("IMAGE", "contosoha.azurecr.io/hello@sha256:1234"),
+        ("MAX_CONNECTIONS", "0"),
     ] {
         let out = Command::new(BIN)
             .env_clear()
@@ -147,6 +150,19 @@ fn bad_requests_are_rejected() {
     assert_eq!(status_of(&reply), 414, "{reply}");
     let v: Value = serde_json::from_str(body_of(&reply)).expect("json");
     assert_eq!(v["error"]["code"], "UriTooLong");
+
+    // An absurd Content-Length is bad framing: 400 (hyper alone says 431 for u64::MAX).
+    for length in [
+        "18446744073709551615",
+        "18446744073709551614",
+        "99999999999999999999999",
+    ] {
+        let reply = s.raw(
+            format!("POST /default HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(status_of(&reply), 400, "Content-Length: {length}: {reply}");
+    }
 
     // Garbage is a 400, not a crash.
     let reply = s.raw(b"\x16\x03\x01 not http\r\n\r\n");
@@ -350,4 +366,91 @@ fn request_logs_only_at_debug() {
     assert_eq!(logs[1]["route"], "unmatched");
     assert_eq!(logs[1]["status"], 404);
     assert!(request_logs(&quiet).is_empty(), "no request logs at info");
+}
+
+#[test]
+fn image_is_reported_by_default() {
+    let image = format!("contosoha.azurecr.io/hello@sha256:{}", "0f".repeat(32));
+    let s = Server::start(&[("IMAGE", &image)]);
+    let reply = s.raw(b"GET /default HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let v: Value = serde_json::from_str(body_of(&reply)).expect("json");
+    assert_eq!(v["image"], image.as_str());
+    let unset = Server::start(&[]);
+    let reply = unset.raw(b"GET /default HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let v: Value = serde_json::from_str(body_of(&reply)).expect("json");
+    assert!(v["image"].is_null(), "{v}");
+}
+
+/// An HTTP/2 prior-knowledge client gets the server preface and a GOAWAY with
+/// `HTTP_1_1_REQUIRED`, not a silent close, and the refusal is counted.
+#[test]
+fn http2_prior_knowledge_is_refused_with_goaway() {
+    let s = Server::start(&[]);
+    let mut c = TcpStream::connect(s.addr).expect("connect");
+    // Client preface + an empty SETTINGS frame.
+    c.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .expect("write");
+    c.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    // Frames: 9-byte header (length 24 bits, type, flags, stream id) + payload.
+    let mut frames = Vec::new();
+    let mut rest = &out[..];
+    while rest.len() >= 9 {
+        let len = (usize::from(rest[0]) << 16) | (usize::from(rest[1]) << 8) | usize::from(rest[2]);
+        assert!(rest.len() >= 9 + len, "truncated frame in {out:?}");
+        frames.push((rest[3], rest[9..9 + len].to_vec()));
+        rest = &rest[9 + len..];
+    }
+    assert!(rest.is_empty(), "{out:?}");
+    assert_eq!(frames.len(), 2, "{out:?}");
+    assert_eq!(frames[0].0, 0x4, "SETTINGS first");
+    assert_eq!(frames[1].0, 0x7, "then GOAWAY");
+    let goaway = &frames[1].1;
+    assert_eq!(&goaway[4..8], &[0, 0, 0, 0x0d], "HTTP_1_1_REQUIRED");
+    assert!(String::from_utf8_lossy(&goaway[8..]).contains("HTTP/1.1"));
+    assert_eq!(
+        s.metric("service_connections_rejected_total{reason=\"http2_prior_knowledge\"}"),
+        1.0
+    );
+    // HTTP/1.1 is still served.
+    let reply = s.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_eq!(status_of(&reply), 200);
+}
+
+/// Rejected and timed-out connections are counted by reason in /metrics.
+#[test]
+fn rejected_and_timed_out_connections_are_counted() {
+    let s = Server::start(&[("HEADER_READ_TIMEOUT_SECONDS", "0.5")]);
+    assert_eq!(status_of(&s.raw(b"\x16\x03\x01 not http\r\n\r\n")), 400);
+    let big = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "h".repeat(20 * 1024));
+    assert_eq!(status_of(&s.raw(big.as_bytes())), 431);
+    // One silent connection and one that stops mid-head: both time out.
+    let silent = TcpStream::connect(s.addr).expect("connect");
+    let mut partial = TcpStream::connect(s.addr).expect("connect");
+    partial
+        .write_all(b"GET /default HTTP/1.1\r\n")
+        .expect("write");
+    let start = Instant::now();
+    for mut c in [silent, partial] {
+        time_to_close(&mut c, start, Duration::from_secs(5));
+    }
+    let m = |r: &str| s.metric(r);
+    assert_eq!(
+        m("service_connections_rejected_total{reason=\"bad_request\"}"),
+        1.0
+    );
+    assert_eq!(
+        m("service_connections_rejected_total{reason=\"head_too_large\"}"),
+        1.0
+    );
+    assert_eq!(
+        m("service_connections_timed_out_total{reason=\"header_read\"}"),
+        2.0
+    );
+    assert_eq!(
+        m("service_connections_timed_out_total{reason=\"shutdown\"}"),
+        0.0
+    );
 }

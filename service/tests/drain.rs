@@ -1,7 +1,7 @@
 //! `service::serve` with real HTTP: in-flight requests finish after the listener closes (also
-//! on reused keep-alive connections), idle keep-alive connections are closed at once when the
-//! drain delay ends, responses during the drain carry `Connection: close`, and the shutdown
-//! timeout bounds how long in-flight requests may take.
+//! on reused keep-alive connections), connections that have not sent their request yet are
+//! still answered after the listener closed, responses during the drain carry
+//! `Connection: close`, and the shutdown timeout bounds how long connections may take.
 //!
 //! Ordering is established with notifications and polling, never with bare sleeps, so the tests
 //! hold on a loaded machine; time bounds are generous where they are upper bounds.
@@ -42,15 +42,25 @@ struct Running {
 }
 
 async fn start(delay: Duration, drain: Duration, timeout: Duration) -> Running {
+    start_with(delay, drain, timeout, Duration::from_secs(30)).await
+}
+
+async fn start_with(
+    delay: Duration,
+    drain: Duration,
+    timeout: Duration,
+    header_read_timeout: Duration,
+) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let health = Arc::new(Health::new(Metrics::leak()));
     let started = Arc::new(Notify::new());
     let (trigger, rx) = oneshot::channel::<()>();
     let opts = ServeOptions {
-        header_read_timeout: Duration::from_secs(30),
+        header_read_timeout,
         drain_delay: drain,
         shutdown_timeout: timeout,
+        max_connections: 64,
     };
     let (h, a) = (health.clone(), app(delay, started.clone()));
     let done = tokio::spawn(async move {
@@ -181,20 +191,28 @@ async fn in_flight_requests_on_keep_alive_connections_finish_after_the_listener_
     assert!(t0.elapsed() >= Duration::from_millis(200));
 }
 
+/// Nothing is closed by the shutdown itself: a connection that has not sent its request yet
+/// (silent, or kept alive after an answer) still gets its header-read timeout to send it, also
+/// after the listener closed, and is answered with `Connection: close`; one that sends nothing
+/// is closed by that timeout, and `serve` returns then, without waiting for the (longer)
+/// shutdown timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_keep_alive_connections_are_closed_when_the_drain_ends() {
-    // Header-read timeout 30 s and shutdown timeout 30 s: if idle connections were not closed
-    // by the shutdown itself, serve would hang far beyond the bound checked below.
-    let r = start(
+async fn connections_without_a_request_yet_are_answered_after_the_listener_closed() {
+    let header_timeout = Duration::from_secs(4);
+    let r = start_with(
         Duration::from_millis(10),
         Duration::from_millis(300),
         Duration::from_secs(30),
+        header_timeout,
     )
     .await;
-    let mut idle = Client::connect(r.addr).await;
-    idle.send("/fast").await;
-    assert_eq!(idle.read().await.1, "fast");
-    // A connection that never sent anything is closed too.
+    let mut kept_alive = Client::connect(r.addr).await;
+    kept_alive.send("/fast").await;
+    let (head, body) = kept_alive.read().await;
+    assert_eq!(body, "fast");
+    assert!(!head.contains("connection: close"), "{head}");
+    let mut late = Client::connect(r.addr).await;
+    let silent_since = Instant::now();
     let mut silent = Client::connect(r.addr).await;
 
     // During the drain, a kept-alive connection is still served, but told to close.
@@ -209,20 +227,33 @@ async fn idle_keep_alive_connections_are_closed_when_the_drain_ends() {
     assert!(head.contains("connection: close"), "{head}");
     assert!(during.closed_within(Duration::from_secs(5)).await);
 
-    let t0 = Instant::now();
-    tokio::time::timeout(Duration::from_secs(10), r.done)
+    // After the listener closed, the connections that had sent nothing send their request.
+    wait_refused(r.addr).await;
+    assert!(
+        silent_since.elapsed() < header_timeout,
+        "the test itself was too slow"
+    );
+    for (name, c) in [("late", &mut late), ("kept alive", &mut kept_alive)] {
+        c.send("/fast").await;
+        let (head, body) = c.read().await;
+        assert!(head.starts_with("http/1.1 200"), "{name}: {head}");
+        assert!(head.contains("connection: close"), "{name}: {head}");
+        assert_eq!(body, "fast");
+        assert!(c.closed_within(Duration::from_secs(5)).await, "{name}");
+    }
+    assert!(
+        !r.done.is_finished(),
+        "serve waits for the silent connection"
+    );
+
+    // The silent one is closed by its header-read timeout; then serve returns.
+    assert!(silent.closed_within(Duration::from_secs(10)).await);
+    let silent_for = silent_since.elapsed();
+    assert!(silent_for >= header_timeout, "{silent_for:?}");
+    tokio::time::timeout(Duration::from_secs(5), r.done)
         .await
-        .expect("serve must not wait for idle connections")
+        .expect("serve returns once the last connection closed")
         .expect("join");
-    assert!(t0.elapsed() < Duration::from_secs(10));
-    assert!(
-        idle.closed_within(Duration::from_secs(2)).await,
-        "idle conn"
-    );
-    assert!(
-        silent.closed_within(Duration::from_secs(2)).await,
-        "silent conn"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

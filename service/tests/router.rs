@@ -88,7 +88,7 @@ async fn default_returns_identity() {
         r.json(),
         json!({
             "hostname": "pod-7", "ip": "10.244.1.7", "region": "westeurope",
-            "zone": "westeurope-1", "version": service::VERSION
+            "zone": "westeurope-1", "version": service::VERSION, "image": null
         })
     );
     // The query string does not change the route.
@@ -323,4 +323,55 @@ async fn cancelled_requests_leave_the_in_flight_gauge() {
             .render()
             .contains("http_requests_in_flight 0\n")
     );
+}
+
+#[tokio::test]
+async fn injected_errors_fail_exactly_their_share_of_default_and_nothing_else() {
+    let cfg = Config {
+        inject_error_ratio: 0.25,
+        ..config()
+    };
+    let (state, app) = app_with(&cfg);
+    state.health.set_ready();
+    let mut failed = 0;
+    for _ in 0..100 {
+        let r = call(&app, Method::GET, "/default").await;
+        match r.status {
+            StatusCode::OK => {}
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                failed += 1;
+                assert!(String::from_utf8_lossy(&r.body).contains("injected fault"));
+            }
+            s => panic!("unexpected {s}"),
+        }
+    }
+    assert_eq!(failed, 25);
+    // Probes never fail on purpose: an injected fault must not take the pod out of rotation.
+    for _ in 0..8 {
+        assert_eq!(
+            call(&app, Method::GET, "/readyz").await.status,
+            StatusCode::OK
+        );
+    }
+    let metrics =
+        String::from_utf8_lossy(&call(&app, Method::GET, "/metrics").await.body).into_owned();
+    assert!(
+        metrics.contains("http_requests_total{route=\"default\",status=\"500\"} 25\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\nprocess_start_time_seconds "),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn without_injection_default_never_fails() {
+    let (_state, app) = ready_app();
+    for _ in 0..50 {
+        assert_eq!(
+            call(&app, Method::GET, "/default").await.status,
+            StatusCode::OK
+        );
+    }
 }

@@ -22,8 +22,22 @@ pub struct Server {
 impl Server {
     /// Start with `PORT=0` on loopback plus `env`; wait for the "listening" log line.
     pub fn start(env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(BIN)
+        Self::start_under(&[], env)
+    }
+
+    /// Like [`Server::start`], the binary run by `wrapper` (e.g. `["prlimit", "--nofile=64"]`).
+    pub fn start_under(wrapper: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = cmd
             .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("PORT", "0")
             .env("BIND_ADDRESS", "127.0.0.1")
             .envs(env.iter().copied())
@@ -82,6 +96,35 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Resident memory of the server process, from `/proc/<pid>/status`.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmRSS")
+            * 1024
+    }
+
+    /// `GET path` on a new connection: (status, time to the complete reply).
+    pub fn timed_get(&self, path: &str) -> (u16, Duration) {
+        let start = Instant::now();
+        let reply = self
+            .raw(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes());
+        (status_of(&reply), start.elapsed())
+    }
+
+    /// The value of one sample of `/metrics`, e.g. `service_connections_open`.
+    pub fn metric(&self, series: &str) -> f64 {
+        let reply = self.raw(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        body_of(&reply)
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no sample {series} in /metrics"))
     }
 
     pub fn log_messages(&self) -> Vec<String> {
