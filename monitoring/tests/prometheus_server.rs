@@ -58,8 +58,32 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     s.read_to_end(&mut raw).ok()?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n")?.1.to_string();
-    Some((status, body))
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    Some((
+        status,
+        if chunked {
+            dechunk(body)?
+        } else {
+            body.to_string()
+        },
+    ))
+}
+
+/// The payload of a `Transfer-Encoding: chunked` body.
+fn dechunk(mut body: &str) -> Option<String> {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = body.split_once("\r\n")?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        if size == 0 {
+            return Some(out);
+        }
+        out.push_str(rest.get(..size)?);
+        body = rest.get(size + 2..)?;
+    }
 }
 
 fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
@@ -81,8 +105,6 @@ fn query(prom: u16, promql: &str) -> Vec<Value> {
     let Some((200, body)) = get(prom, &format!("/api/v1/query?query={q}")) else {
         return vec![];
     };
-    // Connection: close with chunked encoding would need de-chunking; Prometheus answers
-    // small queries with Content-Length.
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
