@@ -5,6 +5,7 @@
 //! a catalogue that cannot be read or parsed is an input error (exit 2); one that parses but
 //! breaks invariants yields [`Finding`]s (exit 1).
 
+mod edit;
 mod locate;
 mod model;
 mod names;
@@ -13,6 +14,7 @@ pub mod rules;
 mod schema;
 mod syntax;
 
+pub use edit::{EditError, set_scalar};
 pub use locate::{Locator, Position};
 pub use model::*;
 pub use names::{KubeName, RegionName, SHOWN_MAX, shown};

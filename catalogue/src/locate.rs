@@ -16,6 +16,8 @@ pub struct Locator {
     positions: HashMap<String, Position>,
     /// Paths of quoted scalars: a quoted `"1"` must not become a number.
     quoted: Vec<String>,
+    /// Where each scalar value starts and ends (end exclusive), for in-place edits.
+    scalars: HashMap<String, (Position, Position)>,
     /// The YAML syntax error that stopped the scan, if any.
     syntax_error: Option<(Position, String)>,
 }
@@ -37,6 +39,7 @@ impl Locator {
     pub fn new(source: &str) -> Self {
         let mut positions = HashMap::new();
         let mut quoted = Vec::new();
+        let mut scalars = HashMap::new();
         let mut syntax_error = None;
         let mut stack: Vec<Frame> = Vec::new();
         for item in Parser::new_from_str(source) {
@@ -68,6 +71,11 @@ impl Locator {
                         if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
                             quoted.push(path.clone());
                         }
+                        let end = Position {
+                            line: span.end.line(),
+                            column: span.end.col() + 1,
+                        };
+                        scalars.entry(path.clone()).or_insert((pos, end));
                         positions.entry(path).or_insert(pos);
                     }
                 }
@@ -99,8 +107,14 @@ impl Locator {
         Self {
             positions,
             quoted,
+            scalars,
             syntax_error,
         }
+    }
+
+    /// Start and end (exclusive) of the scalar value at `path`, if it is one.
+    pub fn scalar_span(&self, path: &str) -> Option<(Position, Position)> {
+        self.scalars.get(path).copied()
     }
 
     /// Field paths whose value was written in quotes, in file order.
