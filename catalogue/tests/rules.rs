@@ -1294,3 +1294,22 @@ fn findings_serialize_as_json_and_sarif_with_locations() {
     let line = line_of(&yaml, "priority: 1", "centralus");
     assert!(sarif.contains(&format!("\"startLine\": {line}")), "{sarif}");
 }
+
+#[test]
+fn a_pool_count_outside_its_bounds_names_the_count_not_the_pool() {
+    let yaml = edited(&[(
+        POOLS_CENTRAL,
+        "        - { name: user, mode: User, vmSize: Standard_D4ds_v5, count: 12, minCount: 3, maxCount: 9 }\n    publicIp:\n      name: pip-hello-centralus",
+    )]);
+    let err = parse(path(), &yaml).map(|_| ()).unwrap_err();
+    let f = err
+        .findings()
+        .iter()
+        .find(|f| f.rule == "node-pools")
+        .unwrap();
+    assert_eq!(f.subject, "regions[1].cluster.nodePools[1].count");
+    assert!(
+        f.message.contains("outside minCount 3 .. maxCount 9"),
+        "{f}"
+    );
+}
