@@ -165,6 +165,7 @@ mod tests {
             "ssh://git@github.com/contoso/ha-gitops",
             "ssh://host/repo",
             "git@github.com:contoso/ha-gitops.git",
+            &format!("https://github.com/{}", "a".repeat(2048 - 19)),
         ] {
             assert_eq!(repo_url_problem(ok), None, "{ok}");
         }
