@@ -1,7 +1,7 @@
 //! Maps a field path such as `regions[1].priority` to its line and column in the YAML source,
 //! so that semantic errors found after deserialisation still point at the file.
 
-use serde_saphyr::granit_parser::{Event, Parser};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
 
 /// 1-based line and column.
@@ -14,6 +14,12 @@ pub struct Position {
 #[derive(Debug, Default, Clone)]
 pub struct Locator {
     positions: HashMap<String, Position>,
+    /// Paths of quoted scalars: a quoted `"1"` must not become a number.
+    quoted: Vec<String>,
+    /// Where each scalar value starts and ends (end exclusive), for in-place edits.
+    scalars: HashMap<String, (Position, Position)>,
+    /// The YAML syntax error that stopped the scan, if any.
+    syntax_error: Option<(Position, String)>,
 }
 
 enum Frame {
@@ -32,15 +38,29 @@ impl Locator {
     /// the deserialiser reports syntax errors with their own position.
     pub fn new(source: &str) -> Self {
         let mut positions = HashMap::new();
+        let mut quoted = Vec::new();
+        let mut scalars = HashMap::new();
+        let mut syntax_error = None;
         let mut stack: Vec<Frame> = Vec::new();
         for item in Parser::new_from_str(source) {
-            let Ok((event, span)) = item else { break };
+            let (event, span) = match item {
+                Ok(ok) => ok,
+                Err(e) => {
+                    let m = e.marker();
+                    let at = Position {
+                        line: m.line(),
+                        column: m.col() + 1,
+                    };
+                    syntax_error = Some((at, e.info().to_string()));
+                    break;
+                }
+            };
             let pos = Position {
                 line: span.start.line(),
                 column: span.start.col() + 1,
             };
             match event {
-                Event::Scalar(value, ..) => {
+                Event::Scalar(value, style, ..) => {
                     if let Some(Frame::Map { key, .. }) = stack.last_mut()
                         && key.is_none()
                     {
@@ -48,6 +68,14 @@ impl Locator {
                         continue;
                     }
                     if let Some((path, _)) = child_path(&mut stack) {
+                        if matches!(style, ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted) {
+                            quoted.push(path.clone());
+                        }
+                        let end = Position {
+                            line: span.end.line(),
+                            column: span.end.col() + 1,
+                        };
+                        scalars.entry(path.clone()).or_insert((pos, end));
                         positions.entry(path).or_insert(pos);
                     }
                 }
@@ -76,7 +104,36 @@ impl Locator {
                 _ => {}
             }
         }
-        Self { positions }
+        Self {
+            positions,
+            quoted,
+            scalars,
+            syntax_error,
+        }
+    }
+
+    /// Start and end (exclusive) of the scalar value at `path`, if it is one.
+    pub fn scalar_span(&self, path: &str) -> Option<(Position, Position)> {
+        self.scalars.get(path).copied()
+    }
+
+    /// Field paths whose value was written in quotes, in file order.
+    pub fn quoted_paths(&self) -> &[String] {
+        &self.quoted
+    }
+
+    /// Where the YAML stops being well-formed, and the parser's words for it.
+    pub fn syntax_error(&self) -> Option<&(Position, String)> {
+        self.syntax_error.as_ref()
+    }
+
+    /// The path of the node that starts exactly at `at`, if any (the deepest one).
+    pub fn path_at(&self, at: Position) -> Option<&str> {
+        self.positions
+            .iter()
+            .filter(|(_, p)| **p == at)
+            .map(|(k, _)| k.as_str())
+            .max_by_key(|k| (k.len(), *k))
     }
 
     /// Position of the node at `path`, or of its nearest ancestor that exists (a missing field

@@ -1,12 +1,51 @@
 //! The typed region catalogue. Field names are camelCase in YAML; unknown fields are errors.
 //! See `docs/catalogue.md` for every field's meaning, default and constraints.
 
+use crate::names::{KubeName, RegionName};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::ops::Deref;
 
+/// A catalogue that parsed and passed every invariant. Only [`crate::parse`] and
+/// [`crate::load`] make one, so holding a `Catalogue` proves it is valid; read its fields
+/// through `Deref` (`c.regions`, `c.app`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Catalogue(CatalogueSpec);
+
+impl Catalogue {
+    /// Only for the loader, after the invariants passed.
+    pub(crate) fn validated(spec: CatalogueSpec) -> Self {
+        Self(spec)
+    }
+
+    pub fn spec(&self) -> &CatalogueSpec {
+        &self.0
+    }
+
+    /// The fields, for an edit that must then go through [`crate::parse`] again.
+    pub fn into_spec(self) -> CatalogueSpec {
+        self.0
+    }
+}
+
+impl Deref for Catalogue {
+    type Target = CatalogueSpec;
+    fn deref(&self) -> &CatalogueSpec {
+        &self.0
+    }
+}
+
+impl AsRef<CatalogueSpec> for Catalogue {
+    fn as_ref(&self) -> &CatalogueSpec {
+        &self.0
+    }
+}
+
+/// The catalogue as written, before its invariants are checked (what the rules read).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Catalogue {
+pub struct CatalogueSpec {
     pub app: App,
     pub registry: Registry,
     pub traffic_manager: TrafficManager,
@@ -18,10 +57,10 @@ pub struct Catalogue {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct App {
     /// Kubernetes name of the workload (DNS-1123 label).
-    pub name: String,
+    pub name: KubeName,
     /// Namespace the workload runs in; defaults to `name`.
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub namespace: Option<KubeName>,
     /// Repository inside the registry, e.g. `hello` for `<registry>.azurecr.io/hello`.
     pub image: String,
     /// Immutable version tag; exactly one of `tag` and `digest`.
@@ -125,7 +164,7 @@ pub struct Registry {
     /// ACR name: 5-50 alphanumerics, globally unique (`<name>.azurecr.io`).
     pub name: String,
     /// Region the registry lives in; every other catalogue region gets a replication.
-    pub home: String,
+    pub home: RegionName,
     pub resource_group: String,
     #[serde(default)]
     pub sku: RegistrySku,
@@ -200,9 +239,9 @@ pub struct GitOps {
     /// Name of the AKS Flux configuration, hence of the `GitRepository` it creates in
     /// `namespace`; the rendered Flux Kustomizations name it as their source.
     #[serde(default = "default_source_name")]
-    pub source_name: String,
+    pub source_name: KubeName,
     #[serde(default = "default_gitops_namespace")]
-    pub namespace: String,
+    pub namespace: KubeName,
     #[serde(default = "default_source_interval")]
     pub source_interval_seconds: u32,
     #[serde(default = "default_kustomization_interval")]
@@ -211,7 +250,7 @@ pub struct GitOps {
     pub timeout_seconds: u32,
     /// Argo CD only: the AppProject the Applications belong to.
     #[serde(default = "default_argocd_project")]
-    pub argocd_project: String,
+    pub argocd_project: KubeName,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -225,7 +264,7 @@ pub enum GitOpsEngine {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Region {
     /// Azure region id, e.g. `eastus2`.
-    pub name: String,
+    pub name: RegionName,
     /// Traffic Manager priority: 1 is the primary; unique, 1..=1000.
     pub priority: u32,
     /// Availability zones (1-3). Empty only together with `nonZonal: true`.
@@ -360,7 +399,7 @@ impl Region {
     }
 }
 
-impl Catalogue {
+impl CatalogueSpec {
     pub fn region(&self, name: &str) -> Option<&Region> {
         self.regions.iter().find(|r| r.name == name)
     }
@@ -404,11 +443,11 @@ fn default_takeover() -> f64 {
 fn yes() -> bool {
     true
 }
-fn default_source_name() -> String {
-    "cluster-config".into()
+fn default_source_name() -> KubeName {
+    KubeName::known("cluster-config")
 }
-fn default_gitops_namespace() -> String {
-    "flux-system".into()
+fn default_gitops_namespace() -> KubeName {
+    KubeName::known("flux-system")
 }
 fn default_source_interval() -> u32 {
     120
@@ -419,6 +458,6 @@ fn default_kustomization_interval() -> u32 {
 fn default_gitops_timeout() -> u32 {
     600
 }
-fn default_argocd_project() -> String {
-    "default".into()
+fn default_argocd_project() -> KubeName {
+    KubeName::known("default")
 }

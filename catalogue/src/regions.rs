@@ -83,6 +83,10 @@ pub fn is_known_region(name: &str) -> bool {
 
 /// The closest known region id, for "did you mean" hints.
 pub fn suggest_region(name: &str) -> Option<&'static str> {
+    // The distance is quadratic; a long value is no typo of a region id.
+    if name.len() > 64 {
+        return None;
+    }
     AZURE_REGIONS
         .iter()
         .map(|r| (edit_distance(name, r), *r))
@@ -91,7 +95,7 @@ pub fn suggest_region(name: &str) -> Option<&'static str> {
         .map(|(_, r)| r)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -101,14 +101,18 @@ impl RegionSelection {
                     if catalogue.region(n).is_none() {
                         return Err(Error::UnknownRegion {
                             name: n.clone(),
-                            valid: catalogue.regions.iter().map(|r| r.name.clone()).collect(),
+                            valid: catalogue
+                                .regions
+                                .iter()
+                                .map(|r| r.name.to_string())
+                                .collect(),
                         });
                     }
                 }
                 Ok(catalogue
                     .regions
                     .iter()
-                    .filter(|r| names.contains(&r.name))
+                    .filter(|r| names.iter().any(|n| r.name == *n))
                     .collect())
             }
         }

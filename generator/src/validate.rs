@@ -1002,7 +1002,7 @@ fn rules(
                     }
                 }
                 for (env, want) in [
-                    ("REGION", region.name.clone()),
+                    ("REGION", region.name.to_string()),
                     ("READINESS_PATH", app.probes.readiness.clone()),
                     ("LIVENESS_PATH", app.probes.liveness.clone()),
                     ("STARTUP_PATH", app.probes.startup.clone()),
@@ -1472,13 +1472,17 @@ pub fn validate_repo(ctx: &Context) -> Result<Vec<Finding>, Error> {
             return Ok(findings
                 .into_iter()
                 .map(|l| Finding {
-                    rule: l.finding.rule,
-                    file: l.file.display().to_string(),
-                    position: l.position.map(|p| (p.line, p.column)),
+                    rule: l.rule,
+                    file: l
+                        .location
+                        .as_ref()
+                        .map(|a| a.file.clone())
+                        .unwrap_or_default(),
+                    position: l.location.as_ref().map(|a| (a.line, a.column)),
                     object: String::new(),
-                    field: l.finding.path,
-                    message: l.finding.message,
-                    help: l.finding.help,
+                    field: l.subject,
+                    message: l.message,
+                    help: l.help,
                     regions: Vec::new(),
                 })
                 .collect());
@@ -1530,7 +1534,8 @@ pub fn format_findings(findings: &[Finding], format: ReportFormat) -> String {
 
 fn sarif(findings: &[Finding]) -> String {
     let mut rules: Vec<Value> = Vec::new();
-    for (id, what, why) in catalogue::RULES.iter().chain(RULES.iter()) {
+    let catalogue_rules = catalogue::POLICY.rules().map(|r| (r.id, r.summary, r.why));
+    for (id, what, why) in catalogue_rules.chain(RULES.iter().copied()) {
         rules.push(serde_json::json!({
             "id": id,
             "shortDescription": { "text": what },

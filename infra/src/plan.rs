@@ -190,7 +190,7 @@ pub fn desired(sub: &str, c: &Catalogue) -> Vec<Desired> {
         out.push(Desired::Known(cluster));
         out.push(Desired::Role(RoleStep {
             key: format!("{}/acr-pull", r.name),
-            region: r.name.clone(),
+            region: r.name.to_string(),
             target: RoleTarget::AcrPull,
             cluster_key: cluster_key.clone(),
             cluster_name: r.cluster.name.clone(),
@@ -199,7 +199,7 @@ pub fn desired(sub: &str, c: &Catalogue) -> Vec<Desired> {
         }));
         out.push(Desired::Role(RoleStep {
             key: format!("{}/network-contributor", r.name),
-            region: r.name.clone(),
+            region: r.name.to_string(),
             target: RoleTarget::NetworkContributor,
             cluster_key: cluster_key.clone(),
             cluster_name: r.cluster.name.clone(),
@@ -228,7 +228,7 @@ pub fn desired(sub: &str, c: &Catalogue) -> Vec<Desired> {
                 out.push(Desired::Skipped {
                     key: format!("{}/{suffix}", r.name),
                     kind,
-                    region: Some(r.name.clone()),
+                    region: Some(r.name.to_string()),
                     name: format!("{} {name}", r.cluster.name),
                     reason: "gitops.engine is argocd: Argo CD is installed by its own bootstrap, infra manages no Flux resources".into(),
                 });

@@ -99,9 +99,12 @@ async fn full_bootstrap_of_the_shipped_catalogue_carries_its_values() {
     let mut want: BTreeMap<String, String> = c
         .regions
         .iter()
-        .map(|r| (r.cluster.resource_group.clone(), r.name.clone()))
+        .map(|r| (r.cluster.resource_group.clone(), r.name.to_string()))
         .collect();
-    want.insert(c.registry.resource_group.clone(), c.registry.home.clone());
+    want.insert(
+        c.registry.resource_group.clone(),
+        c.registry.home.to_string(),
+    );
     assert_eq!(rgs, want);
 
     for region in &c.regions {

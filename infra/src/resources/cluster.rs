@@ -132,7 +132,7 @@ pub fn cluster_spec(sub: &str, region: &Region) -> Spec {
     Spec {
         key: format!("{}/cluster", region.name),
         kind: ResourceKind::ManagedCluster,
-        region: Some(region.name.clone()),
+        region: Some(region.name.to_string()),
         name: cl.name.clone(),
         path: cluster_id(sub, region),
         api_version: MANAGED_CLUSTERS,

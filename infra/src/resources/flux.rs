@@ -19,7 +19,7 @@ pub fn flux_extension_spec(sub: &str, region: &Region) -> Spec {
     Spec {
         key: format!("{}/flux-extension", region.name),
         kind: ResourceKind::FluxExtension,
-        region: Some(region.name.clone()),
+        region: Some(region.name.to_string()),
         name: format!("{}/{EXTENSION_NAME}", region.cluster.name),
         path: format!(
             "{cluster}/providers/Microsoft.KubernetesConfiguration/extensions/{EXTENSION_NAME}"
@@ -62,7 +62,7 @@ pub fn flux_configuration_spec(sub: &str, c: &Catalogue, region: &Region) -> Spe
     Spec {
         key: format!("{}/flux-config", region.name),
         kind: ResourceKind::FluxConfiguration,
-        region: Some(region.name.clone()),
+        region: Some(region.name.to_string()),
         name: format!("{}/{}", region.cluster.name, g.source_name),
         path: format!(
             "{cluster}/providers/Microsoft.KubernetesConfiguration/fluxConfigurations/{}",

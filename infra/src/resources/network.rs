@@ -66,7 +66,7 @@ pub fn public_ip_spec(sub: &str, region: &Region) -> Spec {
     Spec {
         key: format!("{}/public-ip", region.name),
         kind: ResourceKind::PublicIp,
-        region: Some(region.name.clone()),
+        region: Some(region.name.to_string()),
         name: region.public_ip.name.clone(),
         path: public_ip_id(sub, region),
         api_version: PUBLIC_IP_ADDRESSES,

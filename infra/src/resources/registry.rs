@@ -78,7 +78,7 @@ pub fn replication_spec(sub: &str, c: &Catalogue, region: &catalogue::Region) ->
     Some(Spec {
         key: format!("{}/replication", region.name),
         kind: ResourceKind::Replication,
-        region: Some(region.name.clone()),
+        region: Some(region.name.to_string()),
         name: format!("{}/{}", c.registry.name, region.name),
         path: format!("{}/replications/{}", registry_id(sub, c), region.name),
         api_version: CONTAINER_REGISTRY,

@@ -120,7 +120,7 @@ pub fn tm_endpoint_spec(sub: &str, c: &Catalogue, region: &Region) -> Spec {
     Spec {
         key: format!("{}/tm-endpoint", region.name),
         kind: ResourceKind::TrafficManagerEndpoint,
-        region: Some(region.name.clone()),
+        region: Some(region.name.to_string()),
         name: format!("{}/{}", c.traffic_manager.profile, region.name),
         path: format!("{}/AzureEndpoints/{}", tm_profile_id(sub, c), region.name),
         api_version: TRAFFIC_MANAGER,
