@@ -187,7 +187,7 @@ fn region_flag_leaves_other_regions_alone_and_unknown_region_exits_2() {
     assert!(gen_in(repo.path(), &["render"]).status.success());
     std::fs::write(
         repo.path().join("catalogue.yaml"),
-        good.replace("tag: \"1.0.0\"", "tag: \"1.0.1\""),
+        helpers::with_tag(&good, "1.0.1"),
     )
     .unwrap();
     let before = contents(repo.path());
@@ -378,7 +378,7 @@ fn render_refused_after_base_edit(repo: &Path, catalogue: &str, from: &str, to: 
     std::fs::write(&dep, original.replace(from, to)).unwrap();
     std::fs::write(
         repo.join("catalogue.yaml"),
-        catalogue.replace("tag: \"1.0.0\"", "tag: \"1.0.2\""),
+        helpers::with_tag(catalogue, "1.0.2"),
     )
     .unwrap();
     let before = snapshot(repo);
@@ -386,4 +386,21 @@ fn render_refused_after_base_edit(repo: &Path, catalogue: &str, from: &str, to: 
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(snapshot(repo), before, "a refused render changed the tree");
     stderr(&out)
+}
+
+/// The drift gate, and the only test that reads the live `catalogue.yaml` (every other test
+/// reads the frozen fixtures, so a release that pins a digest there breaks none of them): the
+/// committed tree is exactly what the live catalogue renders, and it validates.
+#[test]
+fn drift_gate_committed_tree_is_what_the_live_catalogue_renders() {
+    let root = helpers::repo_root();
+    let out = gen_in(&root, &["render", "--all", "--check"]);
+    assert!(
+        out.status.success(),
+        "the committed tree differs from what catalogue.yaml renders:\n{}",
+        stderr(&out)
+    );
+    let out = gen_in(&root, &["validate"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("0 finding(s)"), "{}", stdout(&out));
 }

@@ -52,7 +52,7 @@ fn find<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
 #[test]
 fn every_region_builds_with_kubectl_and_carries_the_catalogue_values() {
     let root = helpers::repo_root();
-    let loaded = catalogue::load(&root.join("catalogue.yaml")).unwrap();
+    let loaded = catalogue::load(&helpers::fixture("catalogue-default.yaml")).unwrap();
     let c = &loaded.catalogue;
     let base = Base::load(&root.join("base")).unwrap();
     let tree = render_tree_with_base(c, &base, &RegionSelection::All).unwrap();
@@ -85,7 +85,8 @@ fn every_region_builds_with_kubectl_and_carries_the_catalogue_values() {
                     let pod = &d["spec"]["template"]["spec"];
                     let ctr = &pod["containers"][0];
                     assert_eq!(ctr["image"], c.app.image_ref(&c.registry));
-                    assert_eq!(ctr["image"], "contosoha.azurecr.io/hello:1.0.0");
+                    let tag = c.app.tag.as_deref().unwrap();
+                    assert_eq!(ctr["image"], format!("{}/{}:{tag}", c.registry.login_server(), c.app.image));
                     let zones: Vec<String> = region.zones.iter().map(|z| format!("{r}-{z}")).collect();
                     assert_eq!(
                         pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"],

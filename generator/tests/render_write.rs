@@ -53,8 +53,8 @@ fn a_failure_while_removing_and_updating_regions_is_rolled_back() {
     // remaining overlay's kustomization.yaml is replaced file by file).
     let last = text.rfind("  - name: ").unwrap();
     let cut = text[..last].to_string();
-    let bumped = cut.replacen("tag: \"1.0.0\"", "tag: \"1.0.9\"", 1);
-    assert_ne!(bumped, cut, "the fixture must have tag 1.0.0");
+    let bumped = helpers::with_tag(&cut, "1.0.9");
+    assert_ne!(bumped, cut, "the fixture must pin a tag other than 1.0.9");
     std::fs::write(repo.path().join("catalogue.yaml"), &bumped).unwrap();
     let before = snapshot(repo.path());
     for n in [1, 2, 3, 4, 50, 100] {
