@@ -25,8 +25,7 @@
 //! no per-file directories in the staging area: on this project's ext4 disks (mounted with
 //! `discard`) an `rmdir` costs 1-3 ms while a file creation costs ~50 µs (BENCHMARKS.md).
 
-use crate::render::RegionSelection;
-use crate::tree::{GENERATED_DIRS, RenderedTree};
+use crate::tree::{GENERATED_DIRS, RegionSelection, RenderedTree, is_safe_component};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io;
@@ -159,6 +158,32 @@ fn scope_dirs(
     tree: &RenderedTree,
     scope: &RegionSelection,
 ) -> Result<BTreeSet<PathBuf>, Error> {
+    // Scope entries and rendered paths become paths under the repository: each must be one
+    // plain component, or `../../victim` would name (and remove) a directory outside it.
+    if let RegionSelection::Only(regions) = scope
+        && let Some(bad) = regions.iter().find(|r| !is_safe_component(r))
+    {
+        return Err(Error::Unsafe {
+            path: PathBuf::from(bad),
+            message: "is not a region name (one path component of lowercase letters, digits and `-`); nothing was written".into(),
+        });
+    }
+    for p in tree.files.keys() {
+        let parts: Vec<_> = p.iter().map(|c| c.to_string_lossy()).collect();
+        let ok = parts.len() == 3
+            && GENERATED_DIRS.contains(&parts[0].as_ref())
+            && is_safe_component(&parts[1])
+            && !parts[2].starts_with('.')
+            && parts[2].ends_with(".yaml");
+        if !ok {
+            return Err(Error::Unsafe {
+                path: p.clone(),
+                message:
+                    "is not `<overlays|clusters|argocd>/<region>/<file>.yaml`; nothing was written"
+                        .into(),
+            });
+        }
+    }
     let mut dirs = BTreeSet::new();
     for top in GENERATED_DIRS {
         if !check_real_dir(repo, Path::new(top))? {

@@ -246,9 +246,10 @@ fn a_failed_validation_commits_nothing_and_pushes_nothing() {
     });
     let (_, stderr) = assert_exit(
         &sb.gen_cmd(&work, &["commit", "--include-catalogue", "--push"]),
-        2,
+        1,
     );
     assert!(stderr.contains("refusing to commit"), "{stderr}");
+    assert!(stderr.contains("error[probe-paths]"), "{stderr}");
     assert_eq!(sb.head(&work), head);
     assert_eq!(sb.rev(&bare, "refs/heads/main"), remote);
 }

@@ -165,11 +165,10 @@ fn a_broken_catalogue_is_refused_and_nothing_is_committed() {
     let repo = rendered_repo(&sb);
     let head = sb.head(&repo);
     edit_catalogue(&repo, |s| s.replace("priority: 2", "priority: 1"));
-    let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit", "--include-catalogue"]), 2);
-    assert!(
-        stderr.contains("refusing to commit: the catalogue does not validate"),
-        "{stderr}"
-    );
+    // An invariant break is a check that found a problem: exit 1, nothing committed.
+    let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit", "--include-catalogue"]), 1);
+    assert!(stderr.contains("refusing to commit"), "{stderr}");
+    assert!(stderr.contains("error[priority-unique]"), "{stderr}");
     assert!(stderr.contains("catalogue.yaml:"), "{stderr}");
     assert_eq!(sb.head(&repo), head);
     assert_eq!(sb.git(&repo, &["diff", "--cached", "--name-only"]), "");
@@ -183,7 +182,8 @@ fn hand_edited_generated_files_are_refused() {
     let p = repo.join("overlays/eastus2/kustomization.yaml");
     let s = std::fs::read_to_string(&p).unwrap();
     std::fs::write(&p, format!("{s}# hand edit\n")).unwrap();
-    let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit"]), 2);
+    // Drift is a check that found a problem: exit 1.
+    let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit"]), 1);
     assert!(
         stderr.contains("not what the catalogue renders"),
         "{stderr}"
