@@ -15,6 +15,8 @@ pub mod kustomize;
 pub mod options;
 pub mod pipeline;
 pub mod render;
+#[cfg(test)]
+mod rule_cases;
 pub mod rules;
 pub mod tree;
 pub mod validate;

@@ -267,7 +267,7 @@ pub fn render_region(
 }
 
 /// Renders the selected regions: a pure function of (catalogue, base names, templates) to a
-/// tree. It knows nothing of validation: [`crate::pipeline`] hydrates and checks the tree
+/// tree. It knows nothing of validation: the pipeline hydrates and checks the tree
 /// before anything is written. The same inputs give the same bytes.
 pub fn render_tree(
     catalogue: &Catalogue,

@@ -55,18 +55,25 @@ pub fn validate_tree(
             let region = catalogue.regions[index].clone();
             let built = base.hydrate(tree, name);
             let build = Build::new(shared.clone(), region, tree, built);
-            let mut out = Vec::new();
-            for family in FAMILIES.iter() {
-                for mut f in family.run(&build) {
-                    place(&mut f, &build, base, index, sources);
-                    waive(&mut f, &build);
-                    out.push((f, name.to_string()));
-                }
-            }
-            Some(out)
+            let out = check_build(&build, base, index, sources);
+            Some(out.into_iter().map(|f| (f, name.to_string())).collect())
         })
         .collect();
     merge(per_region.into_iter().flatten())
+}
+
+/// Every family over one region's build (region `index` of the catalogue), each finding
+/// placed and, where an annotation says so, waived.
+pub fn check_build(build: &Build, base: &Base, index: usize, sources: Sources<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for family in FAMILIES.iter() {
+        for mut f in family.run(build) {
+            place(&mut f, build, base, index, sources);
+            waive(&mut f, build);
+            out.push(f);
+        }
+    }
+    out
 }
 
 /// One finding per (place, rule, subject, message); the regions that share it are listed.
@@ -219,8 +226,7 @@ fn place(f: &mut Finding, build: &Build, base: &Base, index: usize, sources: Sou
         f.location = Some(at(file_part, located_depth(text, rest).map(|(_, p)| p)));
         return;
     }
-    let overlay_dir = format!("overlays/{region}/");
-    let overlay_k = format!("{overlay_dir}kustomization.yaml");
+    let overlay_k = format!("overlays/{region}/kustomization.yaml");
     let mut best: Option<(usize, String, catalogue::Position, bool)> = None;
     let mut consider = |file: &str, text: &str, path: &str, overlay: bool| {
         if let Some((depth, pos)) = located_depth(text, path)
@@ -232,8 +238,9 @@ fn place(f: &mut Finding, build: &Build, base: &Base, index: usize, sources: Sou
         }
     };
     let (kind, name) = object.split_once('/').unwrap_or(("", ""));
+    // Every file of the region (overlay patches, entry points) that holds this object.
     for (file, text) in &build.files {
-        if !file.starts_with(&overlay_dir) || file == &overlay_k {
+        if file == &overlay_k {
             continue;
         }
         let targets =

@@ -12,9 +12,6 @@ pub mod values;
 pub mod waivers;
 pub mod workload;
 
-#[cfg(test)]
-mod cases;
-
 use crate::hydrate::effective::{BuildError, Object};
 use crate::tree::RenderedTree;
 use catalogue::{Catalogue, Region};
