@@ -229,7 +229,7 @@ fn pod_security_breaks_in_the_base_are_refused_and_a_reasoned_waiver_lets_one_th
         let out = gen_in(repo.path(), &["render"]);
         assert_eq!(out.status.code(), Some(1), "{rule}: {}", stderr(&out));
         assert!(
-            stderr(&out).contains(&format!("base/deployment.yaml:")),
+            stderr(&out).contains("base/deployment.yaml:"),
             "{}",
             stderr(&out)
         );
