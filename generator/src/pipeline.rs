@@ -47,6 +47,17 @@ fn finish(r: Result<u8, Stop>) -> u8 {
     }
 }
 
+/// Takes the writer lock and finishes what an interrupted gen left (rolls back its moves,
+/// removes stale staging directories), before a command does anything else.
+fn lock_and_recover(repo: &Path) -> Result<crate::write::Lock, Stop> {
+    let lock = crate::write::lock(repo).map_err(Stop::input)?;
+    let recovery = crate::write::recover(repo).map_err(Stop::input)?;
+    if !recovery.is_empty() {
+        eprint!("{recovery}");
+    }
+    Ok(lock)
+}
+
 /// Loads the catalogue; its invariant findings are problems (1), anything else input (2).
 fn load(path: &Path) -> Result<LoadedCatalogue, Stop> {
     catalogue::load(path).map_err(|e| match e {
@@ -150,6 +161,25 @@ fn print_waivers(findings: &[Finding]) {
 /// `gen render`.
 pub fn render(ctx: &Context, opts: &RenderOptions) -> u8 {
     finish((|| {
+        // `--check` writes nothing and repairs nothing: it reports an interrupted render.
+        let _lock = if opts.check {
+            let left = crate::write::interrupted(&ctx.repo).map_err(Stop::input)?;
+            if !left.is_empty() {
+                return Err(Stop {
+                    code: PROBLEMS,
+                    message: format!(
+                        "gen render --check: an interrupted render left the tree half-written ({})\nhelp: run `gen render` (or any gen command that writes): it rolls the interrupted render back first",
+                        left.iter()
+                            .map(|d| d.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+            None
+        } else {
+            Some(lock_and_recover(&ctx.repo)?)
+        };
         let loaded = load(&ctx.catalogue)?;
         let base = Base::load(&ctx.repo.join("base")).map_err(Stop::input)?;
         let selection = RegionSelection::from_flags(&opts.regions);
@@ -183,6 +213,7 @@ pub fn render(ctx: &Context, opts: &RenderOptions) -> u8 {
 
 /// Every finding of `gen validate`: the committed tree's rules and `tree-stale`.
 pub fn validate_findings(ctx: &Context) -> Result<Vec<Finding>, Stop> {
+    let _lock = lock_and_recover(&ctx.repo)?;
     let loaded = match catalogue::load(&ctx.catalogue) {
         Ok(l) => l,
         Err(CatalogueError::Invalid { findings }) => {
@@ -228,7 +259,10 @@ pub fn validate(ctx: &Context, opts: &ValidateOptions) -> u8 {
 
 /// `gen diff`.
 pub fn diff(ctx: &Context, opts: &DiffOptions) -> u8 {
-    finish(crate::diff::run(ctx, opts).map_err(Stop::input))
+    finish(
+        lock_and_recover(&ctx.repo)
+            .and_then(|_lock| crate::diff::run(ctx, opts).map_err(Stop::input)),
+    )
 }
 
 /// `gen commit`: validates (catalogue, render, rules, no drift) before git is touched.
@@ -249,6 +283,10 @@ pub fn commit(ctx: &Context, opts: &CommitOptions) -> u8 {
             return Err(crate::commit::Error::Drift(report.to_string()));
         }
         Ok(())
+    };
+    let _lock = match lock_and_recover(&ctx.repo) {
+        Ok(l) => l,
+        Err(stop) => return finish(Err(stop)),
     };
     match crate::commit::run(ctx, opts, verify) {
         Ok(()) => OK,
