@@ -333,6 +333,47 @@ const CASES: &[Case] = &[
         subject: "NetworkPolicy/hello: spec.egress[0]",
         file: "base/networkpolicy.yaml",
     },
+    // Default deny must deny both directions, for every pod, with no rules.
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "  podSelector: {}\n  policyTypes:\n    - Ingress\n    - Egress\n",
+            "  podSelector: {}\n  policyTypes:\n    - Ingress\n",
+        ),
+        subject: "",
+        file: "overlays/eastus2/kustomization.yaml",
+    },
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "  podSelector: {}\n  policyTypes:\n    - Ingress\n    - Egress\n",
+            "  podSelector: {}\n  policyTypes:\n    - Egress\n    - Ingress\n  ingress:\n    - {}\n",
+        ),
+        subject: "",
+        file: "overlays/eastus2/kustomization.yaml",
+    },
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "  podSelector: {}\n  policyTypes:\n    - Ingress\n    - Egress\n",
+            "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: hello\n  policyTypes:\n    - Ingress\n    - Egress\n",
+        ),
+        subject: "",
+        file: "overlays/eastus2/kustomization.yaml",
+    },
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "        - port: http\n",
+            "        - port: 8443\n",
+        ),
+        subject: "NetworkPolicy/hello: spec.ingress[0].ports",
+        file: "base/networkpolicy.yaml",
+    },
     Case {
         rule: "service-static-ip",
         edit: Edit::Tree(
