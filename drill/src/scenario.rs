@@ -106,7 +106,7 @@ pub(crate) fn regions_of(c: &Catalogue) -> Vec<RegionInfo> {
         .regions
         .iter()
         .map(|r| RegionInfo {
-            name: r.name.clone(),
+            name: r.name.to_string(),
             priority: r.priority,
             in_rotation: r.in_rotation,
             target: format!("{}.{}.cloudapp.azure.com", r.public_ip.dns_label, r.name),

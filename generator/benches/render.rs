@@ -2,7 +2,9 @@
 //! Run: `cargo bench -p generator --bench render`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use generator::render::{Base, RegionSelection, render_tree, render_tree_with_base};
+use generator::hydrate::Base;
+use generator::pipeline::render_validated;
+use generator::tree::RegionSelection;
 use std::hint::black_box;
 use std::path::Path;
 
@@ -15,8 +17,9 @@ fn bench(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let loaded = catalogue::load(&catalogue_path).unwrap();
+                let base = Base::load(&base_dir).unwrap();
                 let tree =
-                    render_tree(&loaded.catalogue, &base_dir, &RegionSelection::All).unwrap();
+                    render_validated(&loaded.catalogue, &base, &RegionSelection::All).unwrap();
                 black_box(tree.files.len())
             })
         },
@@ -25,8 +28,7 @@ fn bench(c: &mut Criterion) {
     let base = Base::load(&base_dir).unwrap();
     c.bench_function("render+validate 60 regions (preloaded)", |b| {
         b.iter(|| {
-            let tree =
-                render_tree_with_base(&loaded.catalogue, &base, &RegionSelection::All).unwrap();
+            let tree = render_validated(&loaded.catalogue, &base, &RegionSelection::All).unwrap();
             black_box(tree.files.len())
         })
     });

@@ -1,15 +1,27 @@
-//! Flag parsing. Each subcommand's flags are a plain struct handed to its module's `run`.
-//! Exit codes: 0 success, 1 a check found differences or rule violations, 2 bad input or error.
+//! Flag parsing: the only module that knows clap. Each subcommand's flags become a plain
+//! option struct (`crate::options`) handed to the pipeline.
 
+use crate::options::{
+    CommitOptions, Context, DiffFormat, DiffOptions, RenderOptions, ReportFormat, ValidateOptions,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+const EXIT_CODES: &str = "\
+Exit codes (every command):
+  0  success: nothing to report
+  1  a check found problems: rule or catalogue-invariant findings, drift between the
+     committed tree and the render
+  2  usage or input error: a bad flag, a catalogue or base that cannot be read or parsed,
+     an unknown region or rule, a git or kustomize failure";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "gen",
     version,
-    about = "Render the GitOps tree of every region from catalogue.yaml"
+    about = "Render the GitOps tree of every region from catalogue.yaml",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     /// Repository root (holds catalogue.yaml, base/, overlays/, clusters/).
@@ -26,13 +38,20 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render overlays/<region>/ and clusters/<region>/ (or argocd/) from the catalogue.
+    #[command(after_help = EXIT_CODES)]
     Render(RenderArgs),
     /// Check the catalogue invariants and the rules over the rendered tree.
+    #[command(after_help = EXIT_CODES)]
     Validate(ValidateArgs),
     /// Per-region diff of the fully built manifests between a git ref and the working tree.
+    #[command(after_help = EXIT_CODES)]
     Diff(DiffArgs),
     /// Commit the generated paths (and push) with a message that says what changed.
+    #[command(after_help = EXIT_CODES)]
     Commit(CommitArgs),
+    /// Print what a rule checks, why it exists and how to fix a finding; no id lists them all.
+    #[command(after_help = EXIT_CODES)]
+    Explain(ExplainArgs),
 }
 
 #[derive(Debug, Args)]
@@ -50,7 +69,7 @@ pub struct RenderArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
+pub enum FormatArg {
     Text,
     Json,
     Sarif,
@@ -58,12 +77,12 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
+pub enum DiffFormatArg {
     Text,
     Markdown,
 }
@@ -73,8 +92,8 @@ pub struct DiffArgs {
     /// Git ref to compare the working tree with.
     #[arg(long, default_value = "HEAD")]
     pub base: String,
-    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-    pub format: DiffFormat,
+    #[arg(long, value_enum, default_value_t = DiffFormatArg::Text)]
+    pub format: DiffFormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -90,11 +109,10 @@ pub struct CommitArgs {
     pub include_catalogue: bool,
 }
 
-/// Resolved global options every command needs.
-#[derive(Debug, Clone)]
-pub struct Context {
-    pub repo: PathBuf,
-    pub catalogue: PathBuf,
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A rule id, as findings print it (`error[<id>]`).
+    pub rule: Option<String>,
 }
 
 impl Cli {
@@ -128,19 +146,45 @@ where
         }
     };
     let ctx = cli.context();
-    let result: Result<ExitCode, Box<dyn std::error::Error>> = match &cli.command {
-        Command::Render(a) => crate::render::run(&ctx, a).map_err(Into::into),
-        Command::Validate(a) => crate::validate::run(&ctx, a).map_err(Into::into),
-        Command::Diff(a) => crate::diff::run(&ctx, a).map_err(Into::into),
-        Command::Commit(a) => crate::commit::run(&ctx, a).map_err(Into::into),
+    let code = match cli.command {
+        Command::Render(a) => crate::pipeline::render(
+            &ctx,
+            &RenderOptions {
+                regions: a.regions,
+                check: a.check,
+            },
+        ),
+        Command::Validate(a) => crate::pipeline::validate(
+            &ctx,
+            &ValidateOptions {
+                format: match a.format {
+                    FormatArg::Text => ReportFormat::Text,
+                    FormatArg::Json => ReportFormat::Json,
+                    FormatArg::Sarif => ReportFormat::Sarif,
+                },
+            },
+        ),
+        Command::Diff(a) => crate::pipeline::diff(
+            &ctx,
+            &DiffOptions {
+                base: a.base,
+                format: match a.format {
+                    DiffFormatArg::Text => DiffFormat::Text,
+                    DiffFormatArg::Markdown => DiffFormat::Markdown,
+                },
+            },
+        ),
+        Command::Commit(a) => crate::pipeline::commit(
+            &ctx,
+            &CommitOptions {
+                push: a.push,
+                remote: a.remote,
+                include_catalogue: a.include_catalogue,
+            },
+        ),
+        Command::Explain(a) => crate::pipeline::explain(a.rule.as_deref()),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::from(2)
-        }
-    }
+    ExitCode::from(code)
 }
 
 pub fn main() -> ExitCode {

@@ -1,19 +1,17 @@
 //! `gen commit [--push] [--remote R] [--include-catalogue]`: commits exactly the generated
 //! paths (overlays/, clusters/, argocd/, including deleted regions) and, on request,
 //! catalogue.yaml, with a message built from the same per-region report as `gen diff`
-//! (HEAD → the tree being committed). Refuses (exit 2, nothing committed) when the catalogue
-//! does not validate, when the generated files are not exactly what the catalogue renders, or
-//! when unrelated changes are staged. Makes no commit, and pushes nothing, when nothing changed.
+//! (HEAD → the tree being committed). Refuses, committing nothing, when the catalogue
+//! does not validate or the generated files are not exactly what the catalogue renders (exit
+//! 1), or when unrelated changes are staged (exit 2). Makes no commit, and pushes nothing, when nothing changed.
 
-use crate::cli::{CommitArgs, Context};
 use crate::diff::{self, RegionStatus, Snapshot};
 use crate::git;
-use crate::render::{self, RegionSelection};
+use crate::options::{CommitOptions, Context};
 use crate::tree::GENERATED_DIRS;
 use git2::{IndexAddOption, Repository, Status};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::ExitCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,10 +19,9 @@ pub enum Error {
     Git(#[from] git::Error),
     #[error("git: {0}")]
     Git2(#[from] git2::Error),
-    #[error("gen commit: refusing to commit: the catalogue does not validate:\n{0}")]
-    Catalogue(catalogue::CatalogueError),
-    #[error("gen commit: refusing to commit: rendering failed:\n{0}")]
-    Render(render::Error),
+    /// The pipeline's checks (catalogue, render, rules) refused the tree.
+    #[error("gen commit: refusing to commit:\n{message}")]
+    Refused { code: u8, message: String },
     #[error("gen commit: cannot compare the tree with the render: {0}")]
     Check(crate::write::Error),
     #[error(
@@ -53,6 +50,17 @@ pub enum Error {
     Build(Vec<String>),
 }
 
+impl Error {
+    /// 1 when a check found problems (findings, drift), 2 for input and git errors.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Refused { code, .. } => *code,
+            Self::Drift(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
 /// Repository-relative, forward-slash form of the catalogue path, if it is inside `workdir`.
 fn catalogue_rel(workdir: &Path, catalogue: &Path) -> Option<String> {
     let abs = if catalogue.is_absolute() {
@@ -69,24 +77,6 @@ fn catalogue_rel(workdir: &Path, catalogue: &Path) -> Option<String> {
 fn is_generated(path: &str) -> bool {
     let top = path.split('/').next().unwrap_or("");
     GENERATED_DIRS.contains(&top) && path.contains('/')
-}
-
-/// Loads the catalogue, renders it, and compares the work tree's generated files with the
-/// render: what is committed must be exactly what the catalogue renders.
-pub fn validate_tree(workdir: &Path, catalogue_path: &Path) -> Result<(), Error> {
-    let loaded = catalogue::load(catalogue_path).map_err(Error::Catalogue)?;
-    let tree = render::render_tree(
-        &loaded.catalogue,
-        &workdir.join("base"),
-        &RegionSelection::All,
-    )
-    .map_err(Error::Render)?;
-    let report =
-        crate::write::check_tree(workdir, &tree, &RegionSelection::All).map_err(Error::Check)?;
-    if !report.is_clean() {
-        return Err(Error::Drift(report.to_string()));
-    }
-    Ok(())
 }
 
 /// Paths staged (HEAD → index) outside what gen may commit.
@@ -163,7 +153,13 @@ pub fn message(
     format!("{subject}\n\n{}\n", lines.join("\n"))
 }
 
-pub fn run(ctx: &Context, args: &CommitArgs) -> Result<ExitCode, Error> {
+/// `gen commit`; `verify(workdir, catalogue)` is the pipeline's check that the generated
+/// files are exactly the validated render, run after the staging checks and before git writes.
+pub fn run(
+    ctx: &Context,
+    args: &CommitOptions,
+    verify: impl FnOnce(&Path, &Path) -> Result<(), Error>,
+) -> Result<(), Error> {
     let (repo, workdir) = git::open(&ctx.repo)?;
     let catalogue = catalogue_rel(&workdir, &ctx.catalogue);
     if args.include_catalogue && catalogue.is_none() {
@@ -189,7 +185,7 @@ pub fn run(ctx: &Context, args: &CommitArgs) -> Result<ExitCode, Error> {
         });
     }
     // 2. The catalogue validates and the generated files are exactly its render.
-    validate_tree(&workdir, &ctx.catalogue)?;
+    verify(&workdir, &ctx.catalogue)?;
     // 3. The committed catalogue must be the one rendered.
     if !args.include_catalogue
         && let Some(c) = &catalogue
@@ -215,7 +211,7 @@ pub fn run(ctx: &Context, args: &CommitArgs) -> Result<ExitCode, Error> {
     let head_tree = head_commit.as_ref().map(|c| c.tree()).transpose()?;
     if head_tree.as_ref().map(|t| t.id()) == Some(tree_id) {
         println!("gen commit: nothing to commit: the generated files already match HEAD");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let new_tree = repo.find_tree(tree_id)?;
 
@@ -258,5 +254,5 @@ pub fn run(ctx: &Context, args: &CommitArgs) -> Result<ExitCode, Error> {
         git::push(&repo, &args.remote, &branch)?;
         println!("gen commit: pushed {branch} to {}", args.remote);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }

@@ -207,15 +207,17 @@ pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Er
     let messages: RefCell<Vec<String>> = RefCell::new(Vec::new());
     let attempts = Cell::new(0u32);
 
+    let remote_url = remote.url().unwrap_or_default().to_string();
     let mut callbacks = RemoteCallbacks::new();
     callbacks.credentials(|url, username, allowed| {
         attempts.set(attempts.get() + 1);
         if attempts.get() > 3 {
-            return Err(git2::Error::from_str(
-                "authentication failed (credentials were refused)",
-            ));
+            return Err(git2::Error::from_str(&format!(
+                "authentication failed: the credentials were refused by {}\n  help: check that {TOKEN_ENV} is a token allowed to push to this repository (and not expired)",
+                redact(url)
+            )));
         }
-        credentials(url, username, allowed)
+        credentials(url, &remote_url, username, allowed)
     });
     callbacks.push_update_reference(|reference, status| {
         if let Some(reason) = status {
@@ -237,6 +239,8 @@ pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Er
     });
     let mut options = PushOptions::new();
     options.remote_callbacks(callbacks);
+    // A redirect to another host must never receive the token.
+    options.follow_redirects(git2::RemoteRedirect::None);
     let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
     let result = remote.push(&[refspec.as_str()], Some(&mut options));
     drop(options);
@@ -244,8 +248,8 @@ pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Er
     if let Err(e) = result {
         return Err(Error::Push {
             remote: remote_name.to_string(),
-            message: push_error_message(&e),
-            messages,
+            message: redact(&push_error_message(&e)),
+            messages: messages.iter().map(|m| redact(m)).collect(),
         });
     }
     if let Some((reference, reason)) = rejected.into_inner().into_iter().next() {
@@ -273,12 +277,77 @@ fn push_error_message(e: &git2::Error) -> String {
     }
 }
 
+/// `scheme://user:secret@host/...` with the userinfo replaced by `***`, everywhere in `text`:
+/// a token in a remote URL must never reach a message.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '\'' || c == '"')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                out.push_str(&tail[at..end]);
+            }
+            None => out.push_str(&tail[..end]),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `(scheme, host)` of a URL, host lowercased and without userinfo or port.
+fn scheme_host(url: &str) -> Option<(String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    Some((scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
+}
+
+/// May the token go to `url`? Only over https (or plain http to loopback, for tests), and
+/// only to the host of the remote's own URL.
+pub fn token_allowed(url: &str, remote_url: &str) -> bool {
+    let (Some((scheme, host)), Some((_, remote_host))) =
+        (scheme_host(url), scheme_host(remote_url))
+    else {
+        return false;
+    };
+    let transport_ok = scheme == "https" || (scheme == "http" && is_loopback(&host));
+    transport_ok && !host.is_empty() && host == remote_host
+}
+
 fn credentials(
     url: &str,
+    remote_url: &str,
     username: Option<&str>,
     allowed: CredentialType,
 ) -> Result<Cred, git2::Error> {
     if url.starts_with("https://") || url.starts_with("http://") {
+        if !token_allowed(url, remote_url) {
+            return Err(git2::Error::from_str(&format!(
+                "{} asks for credentials, but {TOKEN_ENV} is sent only over https (or http to loopback) and only to the remote's own host ({})\n  help: use an https remote URL",
+                redact(url),
+                redact(remote_url)
+            )));
+        }
         if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
             && let Ok(token) = std::env::var(TOKEN_ENV)
             && !token.is_empty()
@@ -286,7 +355,8 @@ fn credentials(
             return Cred::userpass_plaintext("x-access-token", &token);
         }
         return Err(git2::Error::from_str(&format!(
-            "{url} needs credentials: set {TOKEN_ENV} to a token allowed to push"
+            "{} needs credentials: set {TOKEN_ENV} to a token allowed to push",
+            redact(url)
         )));
     }
     if allowed.contains(CredentialType::SSH_KEY) {
@@ -296,6 +366,46 @@ fn credentials(
         return Cred::username(username.unwrap_or("git"));
     }
     Err(git2::Error::from_str(&format!(
-        "{url}: no supported credential type (https token via {TOKEN_ENV}, or ssh agent)"
+        "{}: no supported credential type (https token via {TOKEN_ENV}, or ssh agent)",
+        redact(url)
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn userinfo_is_redacted_everywhere() {
+        assert_eq!(
+            redact(
+                "push to https://x-access-token:ghp_SECRET@github.com/o/r.git failed; see http://u:p@h"
+            ),
+            "push to https://***@github.com/o/r.git failed; see http://***@h"
+        );
+        assert_eq!(redact("ssh://git@host/repo"), "ssh://***@host/repo");
+        assert_eq!(redact("https://github.com/o/r"), "https://github.com/o/r");
+        assert!(!redact("remote: https://a:tok@h/x").contains("tok"));
+    }
+
+    #[test]
+    fn the_token_goes_only_over_https_or_loopback_http_and_only_to_the_remote_host() {
+        let remote = "https://github.com/o/r.git";
+        assert!(token_allowed(
+            "https://github.com/o/r.git/info/refs",
+            remote
+        ));
+        assert!(!token_allowed("https://evil.example/o/r.git", remote));
+        assert!(!token_allowed(
+            "http://github.com/o/r.git",
+            "http://github.com/o/r.git"
+        ));
+        assert!(token_allowed(
+            "http://127.0.0.1:9418/r",
+            "http://127.0.0.1:9418/r"
+        ));
+        assert!(token_allowed("http://[::1]:80/r", "http://[::1]:80/r"));
+        assert!(!token_allowed("http://127.0.0.1/r", "http://10.0.0.1/r"));
+        assert!(!token_allowed("https://GITHUB.com.evil/r", remote));
+    }
 }

@@ -1,5 +1,6 @@
-//! `gen render`: catalogue + base + embedded templates → an in-memory [`RenderedTree`],
-//! validated (see [`crate::validate`]) before [`crate::write`] replaces the files atomically.
+//! Rendering: catalogue + base names + embedded templates → an in-memory [`RenderedTree`].
+//! Pure: no filesystem, no validation (the pipeline composes render → hydrate → policy →
+//! write → git).
 //!
 //! Layout of what is rendered, per region `R` of the catalogue:
 //! - `overlays/R/`: `kustomization.yaml` (base, namespace, region label, image) and one
@@ -10,245 +11,23 @@
 //!   configuration creates (`gitops.sourceName`);
 //! - Argo CD: `argocd/R/application.yaml`, an `Application` applied to that cluster's Argo CD.
 
-pub mod crds;
-pub mod effective;
-
-use crate::cli::{Context, RenderArgs};
-use crate::tree::RenderedTree;
+use crate::hydrate::BaseNames;
+use crate::tree::{RegionSelection, RenderedTree, UnknownRegion};
 use catalogue::{Catalogue, GitOpsEngine, Region};
 use rayon::prelude::*;
 use serde_json::json;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// The version written into every generated file's header.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Marker of the base's placeholder values; no rendered overlay may leave one in place.
-pub const PLACEHOLDER: &str = "set-by-overlay";
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Catalogue(#[from] catalogue::CatalogueError),
-    #[error("error: unknown region `{name}`\n  help: the catalogue has: {}", valid.join(", "))]
-    UnknownRegion { name: String, valid: Vec<String> },
-    #[error("{}: cannot read the base: {source}\n  help: run from the repository root (it holds base/), or pass --repo", dir.display())]
-    BaseRead {
-        dir: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(
-        "{0}\n  help: fix the base (gen supports resources, namespace, labels, images, replicas and patches in kustomization.yaml)"
-    )]
-    Base(effective::BuildError),
-    #[error(
-        "base: {0}\n  help: the base must hold one Deployment (with a container), a Service, a HorizontalPodAutoscaler and a PodDisruptionBudget"
-    )]
-    BaseShape(String),
+    UnknownRegion(#[from] UnknownRegion),
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
-    #[error("{} problem(s) in what would be rendered; nothing was written:\n{}", findings.len(), findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Invalid {
-        findings: Vec<crate::validate::Finding>,
-    },
-    #[error(transparent)]
-    Write(#[from] crate::write::Error),
-}
-
-impl Error {
-    /// Process exit code: 1 for rule findings, 2 for bad input and errors.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Invalid { .. } => 1,
-            _ => 2,
-        }
-    }
-}
-
-/// Which regions a render (and a write) covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RegionSelection {
-    /// Every catalogue region; region directories no longer in the catalogue are removed.
-    All,
-    /// Only these regions; other regions' files are left alone.
-    Only(Vec<String>),
-}
-
-impl RegionSelection {
-    /// `--region` values, or `All` when there are none.
-    pub fn from_flags(regions: &[String]) -> Self {
-        if regions.is_empty() {
-            Self::All
-        } else {
-            let mut r = regions.to_vec();
-            r.sort();
-            r.dedup();
-            Self::Only(r)
-        }
-    }
-
-    /// The catalogue regions selected, in catalogue order; an unknown name is an error that
-    /// lists the valid ones.
-    pub fn resolve<'c>(&self, catalogue: &'c Catalogue) -> Result<Vec<&'c Region>, Error> {
-        match self {
-            Self::All => Ok(catalogue.regions.iter().collect()),
-            Self::Only(names) => {
-                for n in names {
-                    if catalogue.region(n).is_none() {
-                        return Err(Error::UnknownRegion {
-                            name: n.clone(),
-                            valid: catalogue
-                                .regions
-                                .iter()
-                                .map(|r| r.name.to_string())
-                                .collect(),
-                        });
-                    }
-                }
-                Ok(catalogue
-                    .regions
-                    .iter()
-                    .filter(|r| names.iter().any(|n| r.name == *n))
-                    .collect())
-            }
-        }
-    }
-}
-
-/// The hand-kept base, read once: its files (keyed `base/<file>`) and the names the overlays
-/// patch.
-#[derive(Debug, Clone)]
-pub struct Base {
-    pub files: BTreeMap<String, String>,
-    pub names: BaseNames,
-    /// The base built once (`kubectl kustomize base` in-process), reused by every region.
-    pub objects: Vec<effective::Object>,
-}
-
-/// Names of the base objects the rendered patches target.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BaseNames {
-    pub deployment: String,
-    pub container: String,
-    /// The container image in the base (a placeholder the overlay's `images:` replaces).
-    pub image: String,
-    pub service: String,
-    pub hpa: String,
-    pub pdb: String,
-    /// Which of `minAvailable` / `maxUnavailable` the base PDB sets: the overlay's patch
-    /// deletes (`null`, strategic merge) only a field the base has, so the output stays clean.
-    pub pdb_min_available: bool,
-    pub pdb_max_unavailable: bool,
-}
-
-struct MapFiles<'a>(&'a BTreeMap<String, String>);
-
-impl effective::Files for MapFiles<'_> {
-    fn read(&self, path: &str) -> Option<&str> {
-        self.0.get(path).map(String::as_str)
-    }
-}
-
-impl Base {
-    /// Reads every `*.yaml`/`*.yml` file directly in `dir`.
-    pub fn load(dir: &Path) -> Result<Self, Error> {
-        let read_err = |source| Error::BaseRead {
-            dir: dir.to_path_buf(),
-            source,
-        };
-        let mut files = BTreeMap::new();
-        for entry in std::fs::read_dir(dir).map_err(read_err)? {
-            let entry = entry.map_err(read_err)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.file_type().map_err(read_err)?.is_file()
-                && (name.ends_with(".yaml") || name.ends_with(".yml"))
-            {
-                let text = std::fs::read_to_string(entry.path()).map_err(read_err)?;
-                files.insert(format!("base/{name}"), text);
-            }
-        }
-        Self::from_files(files)
-    }
-
-    /// A base from its files (keys `base/<file>`), e.g. for tests and benchmarks.
-    pub fn from_files(files: BTreeMap<String, String>) -> Result<Self, Error> {
-        let objects = effective::build(&MapFiles(&files), "base").map_err(Error::Base)?;
-        let find = |kind: &str| {
-            objects
-                .iter()
-                .find(|o| o.kind() == kind)
-                .map(|o| o.name().to_string())
-                .ok_or_else(|| Error::BaseShape(format!("no {kind}")))
-        };
-        let deployment = find("Deployment")?;
-        let d = objects
-            .iter()
-            .find(|o| o.kind() == "Deployment")
-            .map(|o| &o.value);
-        let container = d
-            .and_then(|d| d.pointer("/spec/template/spec/containers/0"))
-            .ok_or_else(|| Error::BaseShape(format!("Deployment/{deployment} has no container")))?;
-        let text = |field: &str| {
-            container
-                .get(field)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    Error::BaseShape(format!(
-                        "the first container of Deployment/{deployment} has no {field}"
-                    ))
-                })
-        };
-        let pdb_spec = |field: &str| {
-            objects
-                .iter()
-                .find(|o| o.kind() == "PodDisruptionBudget")
-                .and_then(|o| o.value.pointer(&format!("/spec/{field}")))
-                .is_some_and(|v| !v.is_null())
-        };
-        let names = BaseNames {
-            pdb_min_available: pdb_spec("minAvailable"),
-            pdb_max_unavailable: pdb_spec("maxUnavailable"),
-            container: text("name")?,
-            image: text("image")?,
-            service: find("Service")?,
-            hpa: find("HorizontalPodAutoscaler")?,
-            pdb: find("PodDisruptionBudget")?,
-            deployment,
-        };
-        Ok(Self {
-            files,
-            names,
-            objects,
-        })
-    }
-
-    /// Reads base and rendered files alike, for the in-process build.
-    pub fn files_with<'a>(&'a self, tree: &'a RenderedTree) -> impl effective::Files + 'a {
-        TreeFiles { base: self, tree }
-    }
-}
-
-struct TreeFiles<'a> {
-    base: &'a Base,
-    tree: &'a RenderedTree,
-}
-
-impl effective::Files for TreeFiles<'_> {
-    fn read(&self, path: &str) -> Option<&str> {
-        self.base
-            .files
-            .get(path)
-            .or_else(|| self.tree.files.get(Path::new(path)))
-            .map(String::as_str)
-    }
-    fn prebuilt(&self, dir: &str) -> Option<&[effective::Object]> {
-        (dir == "base").then_some(self.base.objects.as_slice())
-    }
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -487,73 +266,20 @@ pub fn render_region(
         .collect()
 }
 
-/// Renders the selected regions from an already-loaded base, then validates the result
-/// (typed parse of every object and the workload rules); `Error::Invalid` carries the
-/// findings. Pure: the same inputs give the same bytes.
-pub fn render_tree_with_base(
+/// Renders the selected regions: a pure function of (catalogue, base names, templates) to a
+/// tree. It knows nothing of validation: the pipeline hydrates and checks the tree
+/// before anything is written. The same inputs give the same bytes.
+pub fn render_tree(
     catalogue: &Catalogue,
-    base: &Base,
+    base: &BaseNames,
     regions: &RegionSelection,
 ) -> Result<RenderedTree, Error> {
     let selected = regions.resolve(catalogue)?;
     let parts: Vec<Vec<(PathBuf, String)>> = selected
         .par_iter()
-        .map(|r| render_region(catalogue, &base.names, r))
+        .map(|r| render_region(catalogue, base, r))
         .collect::<Result<_, _>>()?;
-    let tree = RenderedTree {
+    Ok(RenderedTree {
         files: parts.into_iter().flatten().collect(),
-    };
-    let names: Vec<&str> = selected.iter().map(|r| r.name.as_str()).collect();
-    let findings = crate::validate::validate_tree(catalogue, base, &tree, &names);
-    if findings.is_empty() {
-        Ok(tree)
-    } else {
-        Err(Error::Invalid { findings })
-    }
-}
-
-/// Reads the base in `base_dir` and renders + validates the selected regions
-/// (see [`render_tree_with_base`]).
-pub fn render_tree(
-    catalogue: &Catalogue,
-    base_dir: &Path,
-    regions: &RegionSelection,
-) -> Result<RenderedTree, Error> {
-    let base = Base::load(base_dir)?;
-    render_tree_with_base(catalogue, &base, regions)
-}
-
-/// `gen render`.
-pub fn run(ctx: &Context, args: &RenderArgs) -> Result<ExitCode, Error> {
-    let loaded = catalogue::load(&ctx.catalogue)?;
-    let selection = RegionSelection::from_flags(&args.regions);
-    let tree = match render_tree(&loaded.catalogue, &ctx.repo.join("base"), &selection) {
-        Ok(t) => t,
-        Err(e @ Error::Invalid { .. }) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::from(e.exit_code()));
-        }
-        Err(e) => return Err(e),
-    };
-    if args.check {
-        let report = crate::write::check_tree(&ctx.repo, &tree, &selection)?;
-        if report.is_clean() {
-            println!(
-                "gen render --check: the tree is what the catalogue renders ({} files)",
-                tree.files.len()
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        let text = report.to_string(); // one write, not one per line
-        eprint!("{text}");
-        eprintln!(
-            "help: run `gen render` and commit the result; never edit generated files by hand"
-        );
-        return Ok(ExitCode::from(1));
-    }
-    let report = crate::write::write_tree(&ctx.repo, &tree, &selection)?;
-    // One write: stdout is line-buffered, and 420 lines were 420 syscalls.
-    let text = format!("{report}\n");
-    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
-    Ok(ExitCode::SUCCESS)
+    })
 }

@@ -25,8 +25,7 @@
 //! no per-file directories in the staging area: on this project's ext4 disks (mounted with
 //! `discard`) an `rmdir` costs 1-3 ms while a file creation costs ~50 µs (BENCHMARKS.md).
 
-use crate::render::RegionSelection;
-use crate::tree::{GENERATED_DIRS, RenderedTree};
+use crate::tree::{GENERATED_DIRS, RegionSelection, RenderedTree, is_safe_component};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io;
@@ -159,6 +158,32 @@ fn scope_dirs(
     tree: &RenderedTree,
     scope: &RegionSelection,
 ) -> Result<BTreeSet<PathBuf>, Error> {
+    // Scope entries and rendered paths become paths under the repository: each must be one
+    // plain component, or `../../victim` would name (and remove) a directory outside it.
+    if let RegionSelection::Only(regions) = scope
+        && let Some(bad) = regions.iter().find(|r| !is_safe_component(r))
+    {
+        return Err(Error::Unsafe {
+            path: PathBuf::from(bad),
+            message: "is not a region name (one path component of lowercase letters, digits and `-`); nothing was written".into(),
+        });
+    }
+    for p in tree.files.keys() {
+        let parts: Vec<_> = p.iter().map(|c| c.to_string_lossy()).collect();
+        let ok = parts.len() == 3
+            && GENERATED_DIRS.contains(&parts[0].as_ref())
+            && is_safe_component(&parts[1])
+            && !parts[2].starts_with('.')
+            && parts[2].ends_with(".yaml");
+        if !ok {
+            return Err(Error::Unsafe {
+                path: p.clone(),
+                message:
+                    "is not `<overlays|clusters|argocd>/<region>/<file>.yaml`; nothing was written"
+                        .into(),
+            });
+        }
+    }
     let mut dirs = BTreeSet::new();
     for top in GENERATED_DIRS {
         if !check_real_dir(repo, Path::new(top))? {
@@ -413,7 +438,12 @@ pub fn write_tree(
     Ok(report)
 }
 
-fn ensure_dir(repo: &Path, dir: &Path, done: &mut Vec<Done>) -> Result<(), Error> {
+fn ensure_dir(
+    repo: &Path,
+    dir: &Path,
+    done: &mut Vec<Done>,
+    journal: &mut Journal,
+) -> Result<(), Error> {
     let abs = repo.join(dir);
     if abs.is_dir() {
         return Ok(());
@@ -421,8 +451,9 @@ fn ensure_dir(repo: &Path, dir: &Path, done: &mut Vec<Done>) -> Result<(), Error
     if let Some(parent) = dir.parent()
         && !parent.as_os_str().is_empty()
     {
-        ensure_dir(repo, parent, done)?;
+        ensure_dir(repo, parent, done, journal)?;
     }
+    journal.intend('C', &abs, &abs)?;
     std::fs::create_dir(&abs).map_err(io_err(&abs, "cannot create"))?;
     done.push(Done::Created { dir: abs });
     Ok(())
@@ -436,14 +467,17 @@ fn apply(
     files: &[(&Path, PathBuf)],
     done: &mut Vec<Done>,
 ) -> Result<(), Error> {
+    let mut journal = Journal::create(repo, stage)?;
     let mut backups = 0usize;
-    let mut aside = |abs: PathBuf, done: &mut Vec<Done>| -> Result<(), Error> {
-        let backup = stage.join(format!("b{backups}"));
-        backups += 1;
-        std::fs::rename(&abs, &backup).map_err(io_err(&abs, "cannot move aside"))?;
-        done.push(Done::MovedAside { path: abs, backup });
-        fail_point(done.len())
-    };
+    let mut aside =
+        |abs: PathBuf, done: &mut Vec<Done>, journal: &mut Journal| -> Result<(), Error> {
+            let backup = stage.join(format!("b{backups}"));
+            backups += 1;
+            journal.intend('A', &abs, &backup)?;
+            std::fs::rename(&abs, &backup).map_err(io_err(&abs, "cannot move aside"))?;
+            done.push(Done::MovedAside { path: abs, backup });
+            fail_point(done.len())
+        };
     // Removals: a region directory nothing is rendered into any more goes aside whole (one
     // rename); other stale files one by one.
     let rendered: BTreeSet<PathBuf> = plan.rendered.clone();
@@ -453,19 +487,20 @@ fn apply(
         .filter(|r| !rendered.contains(*r))
         .collect();
     for r in &gone {
-        aside(repo.join(r), done)?;
+        aside(repo.join(r), done, &mut journal)?;
     }
     for p in &plan.remove {
         if !gone.contains(&region_of(p)) {
-            aside(repo.join(p), done)?;
+            aside(repo.join(p), done, &mut journal)?;
         }
     }
     // New region directories: one rename each.
     for (region, staged) in new_dirs {
         if let Some(top) = region.parent() {
-            ensure_dir(repo, top, done)?;
+            ensure_dir(repo, top, done, &mut journal)?;
         }
         let abs = repo.join(region);
+        journal.intend('P', &abs, staged)?;
         std::fs::rename(staged, &abs).map_err(io_err(&abs, "cannot move into place"))?;
         done.push(Done::Placed {
             path: abs,
@@ -476,12 +511,13 @@ fn apply(
     // Changed and new files of existing region directories.
     for (p, staged) in files {
         if let Some(parent) = p.parent() {
-            ensure_dir(repo, parent, done)?;
+            ensure_dir(repo, parent, done, &mut journal)?;
         }
         let abs = repo.join(p);
         if std::fs::symlink_metadata(&abs).is_ok() {
-            aside(abs.clone(), done)?;
+            aside(abs.clone(), done, &mut journal)?;
         }
+        journal.intend('P', &abs, staged)?;
         std::fs::rename(staged, &abs).map_err(io_err(&abs, "cannot move into place"))?;
         done.push(Done::Placed {
             path: abs,
@@ -489,12 +525,23 @@ fn apply(
         });
         fail_point(done.len())?;
     }
-    Ok(())
+    journal.finish()
 }
 
-/// Test hook: `GEN_TEST_FAIL_AFTER_MOVES=n` fails the write after its n-th move, so the
-/// tests can prove that a failure mid-way leaves the tree byte-for-byte unchanged.
+/// Test hooks: `GEN_TEST_FAIL_AFTER_MOVES=n` fails the write after its n-th move, so the
+/// tests can prove that a failure mid-way leaves the tree byte-for-byte unchanged;
+/// `GEN_TEST_ABORT_AFTER_MOVES=n` aborts the process there (as a SIGKILL would), so they
+/// can prove that the next command recovers.
 fn fail_point(moves: usize) -> Result<(), Error> {
+    static ABORT: OnceLock<Option<usize>> = OnceLock::new();
+    let abort = ABORT.get_or_init(|| {
+        std::env::var("GEN_TEST_ABORT_AFTER_MOVES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    });
+    if abort.is_some_and(|n| moves >= n) {
+        std::process::abort();
+    }
     static AFTER: OnceLock<Option<usize>> = OnceLock::new();
     let after = AFTER.get_or_init(|| {
         std::env::var("GEN_TEST_FAIL_AFTER_MOVES")
@@ -530,4 +577,213 @@ fn rollback(done: Vec<Done>) -> Result<(), Vec<String>> {
     } else {
         Err(failures)
     }
+}
+
+/// The record of a write's moves, kept in its staging directory (`journal`): each move is
+/// written down before it is made (`A` aside, `P` placed, `C` created; repository-relative
+/// paths), and `DONE` after the last. A process killed mid-way leaves it behind, and
+/// [`recover`] undoes exactly the moves that happened. Appends are not fsynced: this
+/// survives a killed process; after a power loss it relies on the filesystem keeping the
+/// order of a file's appends and renames (ext4's default `data=ordered` does).
+struct Journal {
+    file: std::fs::File,
+    repo: PathBuf,
+}
+
+const JOURNAL: &str = "journal";
+const STAGING_PREFIX: &str = ".gen-tmp-";
+
+impl Journal {
+    fn create(repo: &Path, stage: &Path) -> Result<Self, Error> {
+        let path = stage.join(JOURNAL);
+        let file = std::fs::File::create(&path).map_err(io_err(&path, "cannot write"))?;
+        Ok(Self {
+            file,
+            repo: repo.to_path_buf(),
+        })
+    }
+
+    fn rel(&self, p: &Path) -> String {
+        p.strip_prefix(&self.repo)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    fn line(&mut self, text: &str) -> Result<(), Error> {
+        use std::io::Write as _;
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(io_err(Path::new(JOURNAL), "cannot write the journal"))
+    }
+
+    fn intend(&mut self, kind: char, path: &Path, other: &Path) -> Result<(), Error> {
+        let line = format!("{kind}\t{}\t{}\n", self.rel(path), self.rel(other));
+        self.line(&line)
+    }
+
+    fn finish(mut self) -> Result<(), Error> {
+        self.line("DONE\n")
+    }
+}
+
+/// What [`recover`] found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Interrupted writes rolled back (their staging directories).
+    pub rolled_back: Vec<PathBuf>,
+    /// Staging directories of writes that had finished, or had not moved anything yet.
+    pub removed: Vec<PathBuf>,
+}
+
+impl Recovery {
+    pub fn is_empty(&self) -> bool {
+        self.rolled_back.is_empty() && self.removed.is_empty()
+    }
+}
+
+impl fmt::Display for Recovery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.rolled_back {
+            writeln!(
+                f,
+                "gen: an interrupted render ({}) was rolled back: the tree is as it was before it",
+                d.display()
+            )?;
+        }
+        for d in &self.removed {
+            writeln!(
+                f,
+                "gen: removed the stale staging directory {}",
+                d.display()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn staging_dirs(repo: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    let rd = match std::fs::read_dir(repo) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io_err(repo, "cannot list")(e)),
+    };
+    for e in rd {
+        let e = e.map_err(io_err(repo, "cannot list"))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(STAGING_PREFIX) && e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.push(PathBuf::from(name));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Staging directories whose write was interrupted after it started moving files (what
+/// `render --check` reports; it repairs nothing).
+pub fn interrupted(repo: &Path) -> Result<Vec<PathBuf>, Error> {
+    Ok(staging_dirs(repo)?
+        .into_iter()
+        .filter(|d| {
+            std::fs::read_to_string(repo.join(d).join(JOURNAL))
+                .is_ok_and(|j| !j.is_empty() && !j.ends_with("DONE\n"))
+        })
+        .collect())
+}
+
+/// Rolls back every interrupted write and removes every stale staging directory. Run by
+/// every command that may write, under the lock, before anything else.
+pub fn recover(repo: &Path) -> Result<Recovery, Error> {
+    let mut out = Recovery::default();
+    for dir in staging_dirs(repo)? {
+        let abs = repo.join(&dir);
+        let journal = std::fs::read_to_string(abs.join(JOURNAL)).unwrap_or_default();
+        let finished = journal.ends_with("DONE\n");
+        if !finished && !journal.is_empty() {
+            let mut failures = Vec::new();
+            for line in journal.lines().rev() {
+                let mut parts = line.split('\t');
+                let (Some(kind), Some(a), Some(b)) = (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let (a, b) = (repo.join(a), repo.join(b));
+                // Each step is undone only if it happened: its source is gone and its
+                // destination is there.
+                let r = match kind {
+                    "A" if !a.exists() && b.exists() => std::fs::rename(&b, &a),
+                    "P" if !b.exists() && std::fs::symlink_metadata(&a).is_ok() => {
+                        std::fs::rename(&a, &b)
+                    }
+                    "C" if a.is_dir() => std::fs::remove_dir(&a),
+                    _ => Ok(()),
+                };
+                if let Err(e) = r {
+                    failures.push(format!("{}: {e}", a.display()));
+                }
+            }
+            if !failures.is_empty() {
+                return Err(Error::RollbackFailed {
+                    cause: Box::new(Error::Unsafe {
+                        path: dir.clone(),
+                        message: "an interrupted render could not be rolled back".into(),
+                    }),
+                    failures,
+                    kept: abs,
+                });
+            }
+            out.rolled_back.push(dir.clone());
+        } else {
+            out.removed.push(dir.clone());
+        }
+        if finished {
+            // The write completed; only its clean-up of emptied directories may be missing.
+            remove_empty_tops(repo);
+        }
+        std::fs::remove_dir_all(&abs).map_err(io_err(&abs, "cannot remove"))?;
+    }
+    Ok(out)
+}
+
+fn remove_empty_tops(repo: &Path) {
+    for top in GENERATED_DIRS {
+        let abs = repo.join(top);
+        if let Ok(rd) = std::fs::read_dir(&abs) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if std::fs::read_dir(&p).is_ok_and(|mut rd| rd.next().is_none()) {
+                    let _ = std::fs::remove_dir(&p);
+                }
+            }
+        }
+        if std::fs::read_dir(&abs).is_ok_and(|mut rd| rd.next().is_none()) {
+            let _ = std::fs::remove_dir(&abs);
+        }
+    }
+}
+
+/// The repository's writer lock: an OS file lock (flock) on the repository directory itself,
+/// so it leaves no file behind and is released when the process ends, however it ends. A
+/// second writer waits for it, saying so.
+#[derive(Debug)]
+pub struct Lock {
+    _dir: std::fs::File,
+}
+
+/// Takes the writer lock of `repo`, waiting (and saying so on stderr) while another gen holds it.
+pub fn lock(repo: &Path) -> Result<Lock, Error> {
+    let dir = std::fs::File::open(repo).map_err(io_err(repo, "cannot open the repository"))?;
+    match dir.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "gen: another gen is writing {} (it holds the repository lock); waiting for it to finish",
+                repo.display()
+            );
+            dir.lock().map_err(io_err(repo, "cannot lock"))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io_err(repo, "cannot lock")(e)),
+    }
+    Ok(Lock { _dir: dir })
 }

@@ -15,7 +15,7 @@ fn region<'a>(name: &'a str, tag: &'a str, replicas: u32) -> FixtureRegion<'a> {
     }
 }
 
-/// A repository whose HEAD has eastus2 + centralus at 1.0.0, and whose work tree bumps
+/// A repository whose HEAD has eastus2 + centralus at 2.4.0, and whose work tree bumps
 /// eastus2 to 1.1.0 with 6 replicas (the HPA's minReplicas; the Deployment sets none), removes
 /// centralus and adds westus3.
 fn changed_repo(sb: &Sandbox) -> std::path::PathBuf {
@@ -23,8 +23,8 @@ fn changed_repo(sb: &Sandbox) -> std::path::PathBuf {
     write_fixture_tree(
         &repo,
         &[
-            region("eastus2", "1.0.0", 3),
-            region("centralus", "1.0.0", 3),
+            region("eastus2", "2.4.0", 3),
+            region("centralus", "2.4.0", 3),
         ],
     );
     std::fs::write(repo.join("README.md"), "fixture\n").unwrap();
@@ -65,7 +65,7 @@ fn markdown_summary_rows_for_a_known_change() {
     };
     assert_eq!(
         row("eastus2"),
-        "| `eastus2` | `hello:1.0.0` → **`hello:1.1.0`** | `3 (HPA 3–12)` → **`6 (HPA 6–12)`** | `/readyz` → **`/ready`** | 2 changed |"
+        "| `eastus2` | `hello:2.4.0` → **`hello:1.1.0`** | `3 (HPA 3–12)` → **`6 (HPA 6–12)`** | `/readyz` → **`/ready`** | 2 changed |"
     );
     assert_eq!(
         row("westus3"),
@@ -73,14 +73,14 @@ fn markdown_summary_rows_for_a_known_change() {
     );
     assert_eq!(
         row("centralus"),
-        "| `centralus` (removed) | ~~`hello:1.0.0`~~ | ~~`3 (HPA 3–12)`~~ | ~~`/readyz`~~ | 4 removed |"
+        "| `centralus` (removed) | ~~`hello:2.4.0`~~ | ~~`3 (HPA 3–12)`~~ | ~~`/readyz`~~ | 4 removed |"
     );
     // Detail: field paths with old → new, and a unified diff in a collapsible section.
-    assert!(md.contains("<details><summary><b>eastus2</b>: image hello 1.0.0 → 1.1.0, replicas 3 → 6, autoscaling 3–12 → 6–12, readiness /readyz → /ready</summary>"), "{md}");
+    assert!(md.contains("<details><summary><b>eastus2</b>: image hello 2.4.0 → 1.1.0, replicas 3 → 6, autoscaling 3–12 → 6–12, readiness /readyz → /ready</summary>"), "{md}");
     // The replicas change is the HPA's minReplicas; the Deployment has no spec.replicas.
     assert!(md.contains("- `spec.minReplicas`: `3` → `6`"), "{md}");
     assert!(!md.contains("spec.replicas"), "{md}");
-    assert!(md.contains("- `spec.template.spec.containers[name=hello].image`: `contosoha.azurecr.io/hello:1.0.0` → `contosoha.azurecr.io/hello:1.1.0`"), "{md}");
+    assert!(md.contains("- `spec.template.spec.containers[name=hello].image`: `contosoha.azurecr.io/hello:2.4.0` → `contosoha.azurecr.io/hello:1.1.0`"), "{md}");
     assert!(
         md.contains("```diff\n--- a/Deployment/hello/hello\n+++ b/Deployment/hello/hello\n"),
         "{md}"
@@ -112,7 +112,7 @@ fn text_report_has_no_colour_when_not_a_terminal() {
         !text.contains('\u{1b}'),
         "ANSI escapes in piped output:\n{text}"
     );
-    assert!(text.contains("eastus2  changed  image hello 1.0.0 → 1.1.0, replicas 3 → 6, autoscaling 3–12 → 6–12, readiness /readyz → /ready"), "{text}");
+    assert!(text.contains("eastus2  changed  image hello 2.4.0 → 1.1.0, replicas 3 → 6, autoscaling 3–12 → 6–12, readiness /readyz → /ready"), "{text}");
     assert!(text.contains("westus3  added  (4 objects)"), "{text}");
     assert!(text.contains("centralus  removed  (4 objects)"), "{text}");
     assert!(text.contains("spec.minReplicas: 3 → 6"), "{text}");
@@ -123,13 +123,13 @@ fn text_report_has_no_colour_when_not_a_terminal() {
 fn no_differences_is_success_and_says_so() {
     let sb = Sandbox::new();
     let repo = sb.init_repo("work");
-    write_fixture_tree(&repo, &[region("eastus2", "1.0.0", 3)]);
+    write_fixture_tree(&repo, &[region("eastus2", "2.4.0", 3)]);
     sb.commit_all(&repo, "initial");
     let out = sb.gen_cmd(&repo, &["diff", "--format", "markdown"]);
     let (md, _) = assert_exit(&out, 0);
     assert!(md.contains("0 of 1 region changed"), "{md}");
     assert!(
-        md.contains("| `eastus2` | `hello:1.0.0` | `3 (HPA 3–12)` | `/readyz` | — |"),
+        md.contains("| `eastus2` | `hello:2.4.0` | `3 (HPA 3–12)` | `/readyz` | — |"),
         "{md}"
     );
     assert!(md.contains("No region's built manifests change."), "{md}");
@@ -139,7 +139,7 @@ fn no_differences_is_success_and_says_so() {
 fn a_bad_ref_is_a_clear_error() {
     let sb = Sandbox::new();
     let repo = sb.init_repo("work");
-    write_fixture_tree(&repo, &[region("eastus2", "1.0.0", 3)]);
+    write_fixture_tree(&repo, &[region("eastus2", "2.4.0", 3)]);
     sb.commit_all(&repo, "initial");
     let out = sb.gen_cmd(&repo, &["diff", "--base", "origin/nope"]);
     let (stdout, stderr) = assert_exit(&out, 2);
@@ -155,7 +155,7 @@ fn a_bad_ref_is_a_clear_error() {
 fn a_region_that_does_not_build_is_reported_and_exits_2() {
     let sb = Sandbox::new();
     let repo = sb.init_repo("work");
-    write_fixture_tree(&repo, &[region("eastus2", "1.0.0", 3)]);
+    write_fixture_tree(&repo, &[region("eastus2", "2.4.0", 3)]);
     sb.commit_all(&repo, "initial");
     std::fs::write(
         repo.join("overlays/eastus2/kustomization.yaml"),
@@ -176,7 +176,7 @@ fn a_region_that_does_not_build_is_reported_and_exits_2() {
 fn a_flux_path_outside_the_tree_is_an_error() {
     let sb = Sandbox::new();
     let repo = sb.init_repo("work");
-    write_fixture_tree(&repo, &[region("eastus2", "1.0.0", 3)]);
+    write_fixture_tree(&repo, &[region("eastus2", "2.4.0", 3)]);
     sb.commit_all(&repo, "initial");
     let p = repo.join("clusters/eastus2/hello.yaml");
     let s = std::fs::read_to_string(&p)

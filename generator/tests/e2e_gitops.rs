@@ -93,7 +93,12 @@ fn render_commit_push_then_flux_builds_what_the_catalogue_says() {
     assert_eq!(sb.head(&clone), pushed);
     let loaded = catalogue::load(&clone.join("catalogue.yaml")).unwrap();
     let cat = &loaded.catalogue;
-    let expected_image = format!("{}.azurecr.io/{}:1.0.0", cat.registry.name, cat.app.image);
+    let expected_image = format!(
+        "{}.azurecr.io/{}:{}",
+        cat.registry.name,
+        cat.app.image,
+        git_support::fixture_tag()
+    );
     assert_eq!(expected_image, cat.app.image_ref(&cat.registry));
     for region in &cat.regions {
         let objects = build_like_flux(&clone, &region.name, &cat.gitops.source_name);
@@ -141,7 +146,7 @@ fn render_commit_push_then_flux_builds_what_the_catalogue_says() {
 
     // A known change, as a pull request would carry it: gen diff against the pushed branch.
     edit_catalogue(&work, |s| {
-        let s = s.replace("tag: \"1.0.0\"", "tag: \"1.1.0\"");
+        let s = git_support::with_tag(&s, "1.1.0");
         let s = s.replacen(
             "replicas: { min: 3, max: 12 }",
             "replicas: { min: 6, max: 12 }",
@@ -162,12 +167,13 @@ fn render_commit_push_then_flux_builds_what_the_catalogue_says() {
             .to_string()
     };
     let east = row("eastus2");
+    let old = git_support::fixture_tag();
     assert!(
-        east.starts_with("| `eastus2` | `hello:1.0.0` → **`hello:1.1.0`** | `3 (HPA 3–12)` → **`6 (HPA 6–12)`** | `/readyz` |"),
+        east.starts_with(&format!("| `eastus2` | `hello:{old}` → **`hello:1.1.0`** | `3 (HPA 3–12)` → **`6 (HPA 6–12)`** | `/readyz` |")),
         "{east}"
     );
     assert!(
-        row("centralus").starts_with("| `centralus` (removed) | ~~`hello:1.0.0`~~ |"),
+        row("centralus").starts_with(&format!("| `centralus` (removed) | ~~`hello:{old}`~~ |")),
         "{md}"
     );
 
@@ -178,7 +184,9 @@ fn render_commit_push_then_flux_builds_what_the_catalogue_says() {
     );
     assert!(stdout.contains("gen: render 2 regions"), "{stdout}");
     assert!(
-        stdout.contains("eastus2: image hello 1.0.0 → 1.1.0, replicas 3 → 6"),
+        stdout.contains(&format!(
+            "eastus2: image hello {old} → 1.1.0, replicas 3 → 6"
+        )),
         "{stdout}"
     );
     assert!(stdout.contains("centralus: removed"), "{stdout}");
@@ -238,9 +246,10 @@ fn a_failed_validation_commits_nothing_and_pushes_nothing() {
     });
     let (_, stderr) = assert_exit(
         &sb.gen_cmd(&work, &["commit", "--include-catalogue", "--push"]),
-        2,
+        1,
     );
     assert!(stderr.contains("refusing to commit"), "{stderr}");
+    assert!(stderr.contains("error[probe-paths]"), "{stderr}");
     assert_eq!(sb.head(&work), head);
     assert_eq!(sb.rev(&bare, "refs/heads/main"), remote);
 }

@@ -5,7 +5,8 @@
 mod git_support;
 
 use git_support::{
-    Sandbox, assert_exit, edit_catalogue, seed_from_workspace, with_region_copy, without_region,
+    Sandbox, assert_exit, edit_catalogue, fixture_tag, seed_from_workspace, with_region_copy,
+    with_tag, without_region,
 };
 use std::path::PathBuf;
 
@@ -82,7 +83,7 @@ fn message_says_what_changed_per_region_with_the_catalogue() {
     let sb = Sandbox::new();
     let repo = rendered_repo(&sb);
     edit_catalogue(&repo, |s| {
-        let s = s.replace("tag: \"1.0.0\"", "tag: \"1.1.0\"");
+        let s = with_tag(&s, "1.1.0");
         let s = s.replacen(
             "replicas: { min: 3, max: 12 }",
             "replicas: { min: 6, max: 12 }",
@@ -99,7 +100,10 @@ fn message_says_what_changed_per_region_with_the_catalogue() {
     assert_eq!(lines[1], "");
     assert_eq!(lines[2], "centralus: removed", "{msg}");
     assert!(
-        lines[3].starts_with("eastus2: image hello 1.0.0 → 1.1.0, replicas 3 → 6"),
+        lines[3].starts_with(&format!(
+            "eastus2: image hello {} → 1.1.0, replicas 3 → 6",
+            fixture_tag()
+        )),
         "{msg}"
     );
     assert_eq!(lines[4], "westus3: added", "{msg}");
@@ -144,7 +148,7 @@ fn a_catalogue_change_without_include_catalogue_is_refused() {
     let sb = Sandbox::new();
     let repo = rendered_repo(&sb);
     let head = sb.head(&repo);
-    edit_catalogue(&repo, |s| s.replace("tag: \"1.0.0\"", "tag: \"1.2.0\""));
+    edit_catalogue(&repo, |s| with_tag(&s, "1.2.0"));
     assert_exit(&sb.gen_cmd(&repo, &["render", "--all"]), 0);
     let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit"]), 2);
     assert!(
@@ -161,11 +165,10 @@ fn a_broken_catalogue_is_refused_and_nothing_is_committed() {
     let repo = rendered_repo(&sb);
     let head = sb.head(&repo);
     edit_catalogue(&repo, |s| s.replace("priority: 2", "priority: 1"));
-    let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit", "--include-catalogue"]), 2);
-    assert!(
-        stderr.contains("refusing to commit: the catalogue does not validate"),
-        "{stderr}"
-    );
+    // An invariant break is a check that found a problem: exit 1, nothing committed.
+    let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit", "--include-catalogue"]), 1);
+    assert!(stderr.contains("refusing to commit"), "{stderr}");
+    assert!(stderr.contains("error[priority-unique]"), "{stderr}");
     assert!(stderr.contains("catalogue.yaml:"), "{stderr}");
     assert_eq!(sb.head(&repo), head);
     assert_eq!(sb.git(&repo, &["diff", "--cached", "--name-only"]), "");
@@ -179,7 +182,8 @@ fn hand_edited_generated_files_are_refused() {
     let p = repo.join("overlays/eastus2/kustomization.yaml");
     let s = std::fs::read_to_string(&p).unwrap();
     std::fs::write(&p, format!("{s}# hand edit\n")).unwrap();
-    let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit"]), 2);
+    // Drift is a check that found a problem: exit 1.
+    let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit"]), 1);
     assert!(
         stderr.contains("not what the catalogue renders"),
         "{stderr}"
@@ -200,7 +204,7 @@ fn unrelated_staged_changes_are_refused_and_listed() {
     std::fs::create_dir_all(repo.join("docs")).unwrap();
     std::fs::write(repo.join("docs/extra.md"), "x\n").unwrap();
     sb.git(&repo, &["add", "README.md", "docs/extra.md"]);
-    edit_catalogue(&repo, |s| s.replace("tag: \"1.0.0\"", "tag: \"1.3.0\""));
+    edit_catalogue(&repo, |s| with_tag(&s, "1.3.0"));
     assert_exit(&sb.gen_cmd(&repo, &["render", "--all"]), 0);
     let (_, stderr) = assert_exit(&sb.gen_cmd(&repo, &["commit", "--include-catalogue"]), 2);
     assert!(

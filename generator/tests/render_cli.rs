@@ -24,7 +24,9 @@ fn has_location(s: &str) -> bool {
 }
 
 #[test]
-fn malformed_catalogues_exit_2_with_a_location_and_change_nothing() {
+/// Unusable input exits 2; a catalogue that parses but breaks an invariant is a check that
+/// found problems: 1, from `render` and `validate` alike. Both locate it and write nothing.
+fn malformed_catalogues_exit_2_invariant_breaks_exit_1_located_and_change_nothing() {
     let good = helpers::default_catalogue_text();
     let cases: Vec<(&str, String)> = vec![
         (
@@ -56,17 +58,16 @@ fn malformed_catalogues_exit_2_with_a_location_and_change_nothing() {
         assert!(first.status.success(), "{}", stderr(&first));
         std::fs::write(repo.path().join("catalogue.yaml"), &text).unwrap();
         let before = snapshot(repo.path());
+        let want = if what.starts_with("duplicate") { 1 } else { 2 };
         let out = gen_in(repo.path(), &["render", "--all"]);
-        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(want), "{what}: {}", stderr(&out));
         assert!(
             has_location(&stderr(&out)),
             "{what}: no catalogue.yaml:line:col in\n{}",
             stderr(&out)
         );
         assert_eq!(snapshot(repo.path()), before, "{what}: the tree changed");
-        // gen validate reports invariant breaks as findings (1), unusable input as errors (2).
         let v = gen_in(repo.path(), &["validate"]);
-        let want = if what.starts_with("duplicate") { 1 } else { 2 };
         assert_eq!(
             v.status.code(),
             Some(want),
@@ -187,7 +188,7 @@ fn region_flag_leaves_other_regions_alone_and_unknown_region_exits_2() {
     assert!(gen_in(repo.path(), &["render"]).status.success());
     std::fs::write(
         repo.path().join("catalogue.yaml"),
-        good.replace("tag: \"1.0.0\"", "tag: \"1.0.1\""),
+        helpers::with_tag(&good, "1.0.1"),
     )
     .unwrap();
     let before = contents(repo.path());
@@ -323,9 +324,8 @@ fn replicas_on_a_deployment_an_hpa_scales_is_refused_and_nothing_is_written() {
     let all = stdout(&out);
     assert!(
         all.contains("base/deployment.yaml:")
-            && all.contains(
-                "error[workload-replicas-owned-by-hpa]: Deployment/hello `spec.replicas`"
-            ),
+            && all.contains("error[workload-replicas-owned-by-hpa]")
+            && all.contains("(at `Deployment/hello: spec.replicas`)"),
         "{all}"
     );
 
@@ -360,7 +360,8 @@ fn replicas_on_a_deployment_an_hpa_scales_is_refused_and_nothing_is_written() {
     );
     let all = stdout(&out);
     assert!(
-        all.contains("overlays/eastus2/: error[workload-replicas-owned-by-hpa]: Deployment/hello `spec.replicas`"),
+        all.contains("overlays/eastus2/kustomization.yaml:")
+            && all.contains("error[workload-replicas-owned-by-hpa]"),
         "{all}"
     );
     assert!(all.contains("(regions: eastus2)"), "{all}");
@@ -378,7 +379,7 @@ fn render_refused_after_base_edit(repo: &Path, catalogue: &str, from: &str, to: 
     std::fs::write(&dep, original.replace(from, to)).unwrap();
     std::fs::write(
         repo.join("catalogue.yaml"),
-        catalogue.replace("tag: \"1.0.0\"", "tag: \"1.0.2\""),
+        helpers::with_tag(catalogue, "1.0.2"),
     )
     .unwrap();
     let before = snapshot(repo);
@@ -386,4 +387,21 @@ fn render_refused_after_base_edit(repo: &Path, catalogue: &str, from: &str, to: 
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(snapshot(repo), before, "a refused render changed the tree");
     stderr(&out)
+}
+
+/// The drift gate, and the only test that reads the live `catalogue.yaml` (every other test
+/// reads the frozen fixtures, so a release that pins a digest there breaks none of them): the
+/// committed tree is exactly what the live catalogue renders, and it validates.
+#[test]
+fn drift_gate_committed_tree_is_what_the_live_catalogue_renders() {
+    let root = helpers::repo_root();
+    let out = gen_in(&root, &["render", "--all", "--check"]);
+    assert!(
+        out.status.success(),
+        "the committed tree differs from what catalogue.yaml renders:\n{}",
+        stderr(&out)
+    );
+    let out = gen_in(&root, &["validate"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("0 finding(s)"), "{}", stdout(&out));
 }

@@ -5,9 +5,11 @@
 #[path = "fixtures/helpers.rs"]
 mod helpers;
 
-use generator::render::crds::{ArgoApplication, FluxKustomization};
-use generator::render::{Base, RegionSelection, effective, render_tree_with_base};
-use generator::validate::strict;
+use generator::hydrate::crds::{ArgoApplication, FluxKustomization};
+use generator::hydrate::{Base, effective};
+use generator::pipeline::render_validated;
+use generator::rules::strict_crd;
+use generator::tree::RegionSelection;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -52,10 +54,10 @@ fn find<'a>(objects: &'a [Value], kind: &str) -> &'a Value {
 #[test]
 fn every_region_builds_with_kubectl_and_carries_the_catalogue_values() {
     let root = helpers::repo_root();
-    let loaded = catalogue::load(&root.join("catalogue.yaml")).unwrap();
+    let loaded = catalogue::load(&helpers::fixture("catalogue-default.yaml")).unwrap();
     let c = &loaded.catalogue;
     let base = Base::load(&root.join("base")).unwrap();
-    let tree = render_tree_with_base(c, &base, &RegionSelection::All).unwrap();
+    let tree = render_validated(c, &base, &RegionSelection::All).unwrap();
     let repo = helpers::temp_repo(&helpers::default_catalogue_text());
     generator::write::write_tree(repo.path(), &tree, &RegionSelection::All).unwrap();
     assert!(c.regions.len() >= 2);
@@ -85,7 +87,8 @@ fn every_region_builds_with_kubectl_and_carries_the_catalogue_values() {
                     let pod = &d["spec"]["template"]["spec"];
                     let ctr = &pod["containers"][0];
                     assert_eq!(ctr["image"], c.app.image_ref(&c.registry));
-                    assert_eq!(ctr["image"], "contosoha.azurecr.io/hello:1.0.0");
+                    let tag = c.app.tag.as_deref().unwrap();
+                    assert_eq!(ctr["image"], format!("{}/{}:{tag}", c.registry.login_server(), c.app.image));
                     let zones: Vec<String> = region.zones.iter().map(|z| format!("{r}-{z}")).collect();
                     assert_eq!(
                         pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"],
@@ -122,7 +125,7 @@ fn every_region_builds_with_kubectl_and_carries_the_catalogue_values() {
                     // Flux path following: clusters/<r> → Kustomization → ./overlays/<r>.
                     let entry = kustomize(&repo.join("clusters").join(r));
                     assert_eq!(entry.len(), 1);
-                    let fk: FluxKustomization = strict(&entry[0]).unwrap();
+                    let fk: FluxKustomization = strict_crd(&entry[0]).unwrap();
                     assert_eq!(fk.spec.path, format!("./overlays/{r}"));
                     assert_eq!(fk.spec.source_ref.name, c.gitops.source_name);
                     assert_eq!(fk.metadata.namespace, c.gitops.namespace);
@@ -143,13 +146,13 @@ fn argocd_engine_renders_applications_and_no_clusters() {
     let text = helpers::default_catalogue_text().replace("engine: flux", "engine: argocd");
     let c = catalogue::parse(Path::new("catalogue.yaml"), &text).unwrap();
     let base = Base::load(&helpers::repo_root().join("base")).unwrap();
-    let tree = render_tree_with_base(&c, &base, &RegionSelection::All).unwrap();
+    let tree = render_validated(&c, &base, &RegionSelection::All).unwrap();
     assert!(!tree.files.keys().any(|p| p.starts_with("clusters")));
     for r in &c.regions {
         let p = format!("argocd/{}/application.yaml", r.name);
         let text = &tree.files[Path::new(&p)];
         let v: Value = serde_saphyr::from_str(text).unwrap();
-        let app: ArgoApplication = strict(&v).unwrap();
+        let app: ArgoApplication = strict_crd(&v).unwrap();
         assert_eq!(app.spec.source.path, format!("overlays/{}", r.name));
         assert_eq!(app.spec.source.repo_url, c.gitops.repo);
         assert_eq!(app.spec.source.target_revision, c.gitops.branch);
@@ -168,7 +171,7 @@ fn argocd_engine_renders_applications_and_no_clusters() {
         &helpers::default_catalogue_text(),
     )
     .unwrap();
-    let flux_tree = render_tree_with_base(&flux, &base, &RegionSelection::All).unwrap();
+    let flux_tree = render_validated(&flux, &base, &RegionSelection::All).unwrap();
     let overlays = |t: &generator::tree::RenderedTree| {
         t.files
             .iter()

@@ -5,14 +5,16 @@
 #[path = "fixtures/helpers.rs"]
 mod helpers;
 
-use generator::render::{Base, RegionSelection, render_tree_with_base};
+use generator::hydrate::Base;
+use generator::pipeline::render_validated;
+use generator::tree::RegionSelection;
 use generator::tree::RenderedTree;
 use std::path::Path;
 
 fn render(text: &str) -> RenderedTree {
     let c = catalogue::parse(Path::new("catalogue.yaml"), text).unwrap();
     let base = Base::load(&helpers::repo_root().join("base")).unwrap();
-    render_tree_with_base(&c, &base, &RegionSelection::All).unwrap()
+    render_validated(&c, &base, &RegionSelection::All).unwrap()
 }
 
 fn dump<'a>(files: impl Iterator<Item = (&'a std::path::PathBuf, &'a String)>) -> String {

@@ -4,8 +4,10 @@
 #[path = "fixtures/helpers.rs"]
 mod helpers;
 
-use generator::render::{Base, RegionSelection, render_tree_with_base};
-use generator::validate::validate_tree;
+use generator::hydrate::Base;
+use generator::pipeline::render_validated;
+use generator::tree::RegionSelection;
+use generator::validate::{Sources, validate_tree};
 use helpers::{gen_env, gen_in, snapshot, stderr, stdout, temp_repo};
 use std::path::Path;
 
@@ -53,8 +55,8 @@ fn a_failure_while_removing_and_updating_regions_is_rolled_back() {
     // remaining overlay's kustomization.yaml is replaced file by file).
     let last = text.rfind("  - name: ").unwrap();
     let cut = text[..last].to_string();
-    let bumped = cut.replacen("tag: \"1.0.0\"", "tag: \"1.0.9\"", 1);
-    assert_ne!(bumped, cut, "the fixture must have tag 1.0.0");
+    let bumped = helpers::with_tag(&cut, "1.0.9");
+    assert_ne!(bumped, cut, "the fixture must pin a tag other than 1.0.9");
     std::fs::write(repo.path().join("catalogue.yaml"), &bumped).unwrap();
     let before = snapshot(repo.path());
     for n in [1, 2, 3, 4, 50, 100] {
@@ -153,7 +155,7 @@ fn default_render(base: &Base) -> (catalogue::Catalogue, generator::tree::Render
         &helpers::default_catalogue_text(),
     )
     .unwrap();
-    let tree = render_tree_with_base(&c, base, &RegionSelection::All).unwrap();
+    let tree = render_validated(&c, base, &RegionSelection::All).unwrap();
     (c, tree)
 }
 
@@ -162,20 +164,20 @@ fn flux_entry_point_must_health_check_the_deployment() {
     let base = Base::load(&helpers::repo_root().join("base")).unwrap();
     let (c, tree) = default_render(&base);
     let names: Vec<&str> = c.regions.iter().map(|r| r.name.as_str()).collect();
-    assert!(validate_tree(&c, &base, &tree, &names).is_empty());
+    assert!(validate_tree(&c, &base, &tree, &names, Sources::default()).is_empty());
     let key = Path::new("clusters/eastus2/hello.yaml");
     let rendered = &tree.files[key];
     assert!(rendered.contains("wait: true") && !rendered.contains("\n  healthChecks:"));
     let edit = |text: String| {
         let mut t = tree.clone();
         t.files.insert(key.to_path_buf(), text);
-        validate_tree(&c, &base, &t, &names)
+        validate_tree(&c, &base, &t, &names, Sources::default())
     };
     // wait off and no health check: refused.
     let f = edit(rendered.replace("\n  wait: true\n", "\n  wait: false\n"));
     assert!(
         f.iter()
-            .any(|f| f.rule == "gitops-entry-point" && f.field == "spec.wait"),
+            .any(|f| f.rule == "gitops-entry-point" && f.subject.ends_with("spec.wait")),
         "{f:#?}"
     );
     // wait off with the Deployment health-checked: accepted.
@@ -192,7 +194,7 @@ fn flux_entry_point_must_health_check_the_deployment() {
     let f = edit(both);
     assert!(
         f.iter()
-            .any(|f| f.rule == "gitops-entry-point" && f.field == "spec.healthChecks"),
+            .any(|f| f.rule == "gitops-entry-point" && f.subject.ends_with("spec.healthChecks")),
         "{f:#?}"
     );
 }
@@ -228,7 +230,7 @@ fn pdb_patch_deletes_only_what_the_base_sets() {
         "overlays/eastus2/patch-poddisruptionbudget.yaml".into(),
         patch.replace("  minAvailable: null\n", ""),
     );
-    let f = validate_tree(&c, &min_base, &broken, &names);
+    let f = validate_tree(&c, &min_base, &broken, &names, Sources::default());
     assert!(
         f.iter()
             .any(|f| f.rule == "workload-pdb" && f.message.contains("both")),

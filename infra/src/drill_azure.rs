@@ -118,7 +118,7 @@ impl EndpointControl for ArmEndpoints {
             {
                 let p = &body["properties"];
                 out.push(EndpointHealth {
-                    region: r.name.clone(),
+                    region: r.name.to_string(),
                     enabled: p["endpointStatus"]
                         .as_str()
                         .is_some_and(|s| s.eq_ignore_ascii_case("Enabled")),

@@ -93,7 +93,7 @@ async fn world(run_regions: &[&str]) -> World {
     for (i, r) in catalogue.regions.iter().enumerate() {
         let addr = ip(u8::try_from(i).unwrap() + 1);
         endpoints.push(EndpointSpec {
-            name: r.name.clone(),
+            name: r.name.to_string(),
             target: format!("{}.{}.cloudapp.azure.com", r.public_ip.dns_label, r.name),
             address: addr,
             priority: r.priority,
@@ -136,7 +136,7 @@ async fn world(run_regions: &[&str]) -> World {
         let emu_state: Vec<(String, String)> = catalogue
             .regions
             .iter()
-            .map(|r| (r.name.clone(), endpoint_path(&catalogue, &r.name)))
+            .map(|r| (r.name.to_string(), endpoint_path(&catalogue, &r.name)))
             .collect();
         let emu2 = Emulator {
             base: emu.base.clone(),

@@ -151,11 +151,38 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Copies the real repository's base/ and catalogue.yaml into `repo`.
+/// Copies the real base/ and the frozen default catalogue (as catalogue.yaml) into `repo`.
 pub fn seed_from_workspace(repo: &Path) {
     let root = workspace_root();
     copy_dir(&root.join("base"), &repo.join("base"));
-    std::fs::copy(root.join("catalogue.yaml"), repo.join("catalogue.yaml")).unwrap();
+    std::fs::copy(
+        root.join("generator/tests/fixtures/catalogue-default.yaml"),
+        repo.join("catalogue.yaml"),
+    )
+    .unwrap();
+}
+
+/// The image tag of the frozen default catalogue, as parsed.
+pub fn fixture_tag() -> String {
+    let path = workspace_root().join("generator/tests/fixtures/catalogue-default.yaml");
+    catalogue::load(&path)
+        .unwrap()
+        .catalogue
+        .app
+        .tag
+        .clone()
+        .expect("the frozen default catalogue pins a tag")
+}
+
+/// `text` (a catalogue) with its app's `tag:` (as parsed from `text`) set to `new`.
+pub fn with_tag(text: &str, new: &str) -> String {
+    let parsed = catalogue::parse(Path::new("catalogue.yaml"), text).unwrap();
+    let old = format!(
+        "tag: \"{}\"",
+        parsed.app.tag.clone().expect("the catalogue pins a tag")
+    );
+    assert!(text.contains(&old), "no `{old}` in the catalogue text");
+    text.replacen(&old, &format!("tag: \"{new}\""), 1)
 }
 
 /// Edits catalogue.yaml in place.

@@ -1,0 +1,598 @@
+//! One table-driven case per rendered rule: a minimal failing input (one edit of the shipped
+//! base, of a rendered file, or of the built objects), the rule id and the file the finding
+//! must point at; the fixed twin is the same input without the edit, which passes. A test
+//! fails when a registered rule has no case here or no entry in the crate README. (A top-level test module: it drives
+//! `validate`, which depends on `rules`, so it cannot live inside `rules`.)
+
+use crate::hydrate::Base;
+use crate::hydrate::effective::Object;
+use crate::rules::{Build, all_rules};
+use crate::tree::{RegionSelection, RenderedTree};
+use crate::validate::{Sources, check_build};
+use policy::Finding;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+const REGION: &str = "eastus2";
+
+enum Edit {
+    /// `(file, from, to)` in the base: the first `from` becomes `to`.
+    Base(&'static str, &'static str, &'static str),
+    /// `(file, from, to)` in a rendered file: a hand edit.
+    Tree(&'static str, &'static str, &'static str),
+    /// An edit of the built objects (what no single file edit produces alone).
+    Objects(fn(&mut Vec<Object>)),
+}
+
+struct Case {
+    rule: &'static str,
+    edit: Edit,
+    /// A part of the finding's subject (`Kind/name: field`).
+    subject: &'static str,
+    /// The file the finding must point at.
+    file: &'static str,
+}
+
+const DEP: &str = "base/deployment.yaml";
+const PATCH: &str = "overlays/eastus2/patch-deployment.yaml";
+
+fn deployment(objects: &mut [Object]) -> &mut Value {
+    &mut objects
+        .iter_mut()
+        .find(|o| o.kind() == "Deployment")
+        .unwrap()
+        .value
+}
+
+const CASES: &[Case] = &[
+    Case {
+        rule: "kustomize-build",
+        edit: Edit::Tree(
+            "overlays/eastus2/kustomization.yaml",
+            "patches:\n",
+            "patches:\n  - path: missing.yaml\n",
+        ),
+        subject: "",
+        file: "overlays/eastus2",
+    },
+    Case {
+        rule: "k8s-schema",
+        edit: Edit::Base(
+            DEP,
+            "          readinessProbe:\n            httpGet:\n              path: /set-by-overlay/readiness\n              port: http\n            periodSeconds: 5\n            failureThreshold: 2\n            timeoutSeconds: 1\n",
+            "",
+        ),
+        subject: "readinessProbe.httpGet.port",
+        file: PATCH,
+    },
+    Case {
+        rule: "overlay-placeholder",
+        edit: Edit::Base(
+            DEP,
+            "            - name: LOG_LEVEL\n",
+            "            - name: EXTRA\n              value: set-by-overlay\n            - name: LOG_LEVEL\n",
+        ),
+        subject: "Deployment/hello: spec.template.spec.containers[0].env",
+        file: DEP,
+    },
+    Case {
+        rule: "workload-deployment",
+        edit: Edit::Objects(|o| o.retain(|o| o.kind() != "Deployment")),
+        subject: "",
+        file: "overlays/eastus2/kustomization.yaml",
+    },
+    Case {
+        rule: "workload-probes",
+        edit: Edit::Tree(
+            PATCH,
+            "          livenessProbe:\n            httpGet:\n              path: /healthz\n",
+            "          livenessProbe:\n            httpGet:\n              path: /readyz\n",
+        ),
+        subject: "containers[0].livenessProbe.httpGet.path",
+        file: PATCH,
+    },
+    Case {
+        rule: "workload-zone-spread",
+        edit: Edit::Base(
+            DEP,
+            "topologyKey: topology.kubernetes.io/zone\n          maxSkew: 1",
+            "topologyKey: topology.kubernetes.io/zone\n          maxSkew: 2",
+        ),
+        subject: "spec.template.spec.topologySpreadConstraints",
+        file: DEP,
+    },
+    Case {
+        rule: "workload-host-spread",
+        edit: Edit::Base(
+            DEP,
+            "topologyKey: kubernetes.io/hostname",
+            "topologyKey: example.com/rack",
+        ),
+        subject: "spec.template.spec.topologySpreadConstraints",
+        file: DEP,
+    },
+    Case {
+        rule: "workload-pdb",
+        edit: Edit::Base(
+            "base/poddisruptionbudget.yaml",
+            "      app.kubernetes.io/name: hello\n",
+            "      app.kubernetes.io/name: other\n",
+        ),
+        subject: "Deployment/hello",
+        file: DEP,
+    },
+    Case {
+        rule: "workload-hpa",
+        edit: Edit::Objects(|o| {
+            let h = o
+                .iter_mut()
+                .find(|o| o.kind() == "HorizontalPodAutoscaler")
+                .unwrap();
+            h.value["spec"]["scaleTargetRef"]["name"] = json!("other");
+        }),
+        subject: "Deployment/hello",
+        file: DEP,
+    },
+    Case {
+        rule: "workload-replicas-owned-by-hpa",
+        edit: Edit::Base(
+            DEP,
+            "  revisionHistoryLimit: 5\n",
+            "  replicas: 3\n  revisionHistoryLimit: 5\n",
+        ),
+        subject: "Deployment/hello: spec.replicas",
+        file: DEP,
+    },
+    Case {
+        rule: "workload-resources",
+        edit: Edit::Objects(|o| {
+            let c = &mut deployment(o)["spec"]["template"]["spec"]["containers"][0];
+            c["resources"].as_object_mut().unwrap().remove("limits");
+        }),
+        subject: "resources.limits.memory",
+        file: "catalogue.yaml",
+    },
+    Case {
+        rule: "workload-service-account-token",
+        edit: Edit::Base(
+            DEP,
+            "      automountServiceAccountToken: false\n",
+            "      automountServiceAccountToken: true\n",
+        ),
+        subject: "automountServiceAccountToken",
+        file: DEP,
+    },
+    Case {
+        rule: "workload-image-registry",
+        edit: Edit::Base(
+            DEP,
+            "      serviceAccountName: hello\n",
+            "      serviceAccountName: hello\n      imagePullSecrets:\n        - name: regcred\n",
+        ),
+        subject: "imagePullSecrets",
+        file: DEP,
+    },
+    Case {
+        rule: "workload-graceful-shutdown",
+        edit: Edit::Tree(
+            PATCH,
+            "terminationGracePeriodSeconds: 30",
+            "terminationGracePeriodSeconds: 15",
+        ),
+        subject: "terminationGracePeriodSeconds",
+        file: PATCH,
+    },
+    Case {
+        rule: "workload-security-context",
+        edit: Edit::Base(
+            DEP,
+            "readOnlyRootFilesystem: true",
+            "readOnlyRootFilesystem: false",
+        ),
+        subject: "readOnlyRootFilesystem",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-host-namespaces",
+        edit: Edit::Base(
+            DEP,
+            "      serviceAccountName: hello\n",
+            "      serviceAccountName: hello\n      hostNetwork: true\n",
+        ),
+        subject: "spec.template.spec.hostNetwork",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-privileged",
+        edit: Edit::Base(DEP, "privileged: false", "privileged: true"),
+        subject: "securityContext.privileged",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-capabilities",
+        edit: Edit::Base(
+            DEP,
+            "              drop:\n                - ALL\n",
+            "              drop:\n                - ALL\n              add:\n                - NET_ADMIN\n",
+        ),
+        subject: "capabilities.add",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-host-path",
+        edit: Edit::Base(
+            DEP,
+            "      containers:\n",
+            "      volumes:\n        - name: host\n          hostPath:\n            path: /etc\n      containers:\n",
+        ),
+        subject: "volumes[0].hostPath",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-host-ports",
+        edit: Edit::Tree(
+            PATCH,
+            "              containerPort: 8080\n",
+            "              containerPort: 8080\n              hostPort: 8080\n",
+        ),
+        subject: "ports[0].hostPort",
+        file: PATCH,
+    },
+    Case {
+        rule: "pss-volume-types",
+        edit: Edit::Base(
+            DEP,
+            "      containers:\n",
+            "      volumes:\n        - name: share\n          nfs:\n            server: nfs.example\n            path: /\n      containers:\n",
+        ),
+        subject: "volumes[0].nfs",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-privilege-escalation",
+        edit: Edit::Base(
+            DEP,
+            "allowPrivilegeEscalation: false",
+            "allowPrivilegeEscalation: true",
+        ),
+        subject: "allowPrivilegeEscalation",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-seccomp",
+        edit: Edit::Objects(|o| {
+            let pod = &mut deployment(o)["spec"]["template"]["spec"];
+            pod["securityContext"]["seccompProfile"]["type"] = json!("Unconfined");
+            pod["containers"][0]["securityContext"]
+                .as_object_mut()
+                .unwrap()
+                .remove("seccompProfile");
+        }),
+        subject: "seccompProfile",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-run-as-non-root",
+        edit: Edit::Objects(|o| {
+            let pod = &mut deployment(o)["spec"]["template"]["spec"];
+            pod["securityContext"]["runAsNonRoot"] = json!(false);
+            pod["containers"][0]["securityContext"]["runAsNonRoot"] = json!(false);
+        }),
+        subject: "runAsNonRoot",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-proc-mount",
+        edit: Edit::Base(
+            DEP,
+            "            privileged: false\n",
+            "            privileged: false\n            procMount: Unmasked\n",
+        ),
+        subject: "procMount",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-sysctls",
+        edit: Edit::Base(
+            DEP,
+            "        fsGroup: 65532\n",
+            "        fsGroup: 65532\n        sysctls:\n          - name: kernel.msgmax\n            value: \"65536\"\n",
+        ),
+        subject: "sysctls[0]",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-selinux-apparmor",
+        edit: Edit::Base(
+            DEP,
+            "        fsGroup: 65532\n",
+            "        fsGroup: 65532\n        seLinuxOptions:\n          type: spc_t\n",
+        ),
+        subject: "seLinuxOptions",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-host-process",
+        edit: Edit::Base(
+            DEP,
+            "        fsGroup: 65532\n",
+            "        fsGroup: 65532\n        windowsOptions:\n          hostProcess: true\n",
+        ),
+        subject: "windowsOptions.hostProcess",
+        file: DEP,
+    },
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "        - port: 53\n          protocol: TCP\n",
+            "        - port: 443\n          protocol: TCP\n",
+        ),
+        subject: "NetworkPolicy/hello: spec.egress[0]",
+        file: "base/networkpolicy.yaml",
+    },
+    // Default deny must deny both directions, for every pod, with no rules.
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "  podSelector: {}\n  policyTypes:\n    - Ingress\n    - Egress\n",
+            "  podSelector: {}\n  policyTypes:\n    - Ingress\n",
+        ),
+        subject: "",
+        file: "overlays/eastus2/kustomization.yaml",
+    },
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "  podSelector: {}\n  policyTypes:\n    - Ingress\n    - Egress\n",
+            "  podSelector: {}\n  policyTypes:\n    - Egress\n    - Ingress\n  ingress:\n    - {}\n",
+        ),
+        subject: "",
+        file: "overlays/eastus2/kustomization.yaml",
+    },
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "  podSelector: {}\n  policyTypes:\n    - Ingress\n    - Egress\n",
+            "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: hello\n  policyTypes:\n    - Ingress\n    - Egress\n",
+        ),
+        subject: "",
+        file: "overlays/eastus2/kustomization.yaml",
+    },
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "        - port: http\n",
+            "        - port: 8443\n",
+        ),
+        subject: "NetworkPolicy/hello: spec.ingress[0].ports",
+        file: "base/networkpolicy.yaml",
+    },
+    Case {
+        rule: "service-static-ip",
+        edit: Edit::Tree(
+            "overlays/eastus2/patch-service.yaml",
+            "azure-pip-name: pip-hello-eastus2",
+            "azure-pip-name: pip-hello-westus",
+        ),
+        subject: "azure-pip-name",
+        file: "overlays/eastus2/patch-service.yaml",
+    },
+    Case {
+        rule: "region-values",
+        edit: Edit::Tree(
+            "overlays/eastus2/patch-horizontalpodautoscaler.yaml",
+            "  maxReplicas: 12\n",
+            "  maxReplicas: 13\n",
+        ),
+        subject: "HorizontalPodAutoscaler/hello: spec.maxReplicas",
+        file: "overlays/eastus2/patch-horizontalpodautoscaler.yaml",
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree("clusters/eastus2/hello.yaml", "prune: true", "prune: false"),
+        subject: "Kustomization/hello: spec.prune",
+        file: "clusters/eastus2/hello.yaml",
+    },
+    Case {
+        rule: "waiver-valid",
+        edit: Edit::Base(
+            DEP,
+            "metadata:\n  name: hello\n",
+            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"pss-seccomp\"\n",
+        ),
+        subject: "gen.ha-gitops/waive",
+        file: DEP,
+    },
+];
+
+struct Fixture {
+    catalogue: catalogue::Catalogue,
+    text: String,
+    base: BTreeMap<String, String>,
+    tree: RenderedTree,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let path = root.join("tests/fixtures/catalogue-default.yaml");
+        let loaded = catalogue::load(&path).unwrap();
+        let base = Base::load(&root.join("../base")).unwrap();
+        let tree =
+            crate::render::render_tree(&loaded.catalogue, &base.names, &RegionSelection::All)
+                .unwrap();
+        Fixture {
+            catalogue: loaded.catalogue,
+            text: loaded.source,
+            base: base.files,
+            tree,
+        }
+    })
+}
+
+fn replace_once(text: &mut String, from: &str, to: &str, what: &str) {
+    assert!(text.contains(from), "{what} has no {from:?}");
+    *text = text.replacen(from, to, 1);
+}
+
+/// Every finding for `eastus2` with `edit` applied (none: the fixed twin).
+fn findings(edit: Option<&Edit>) -> Vec<Finding> {
+    let fx = fixture();
+    let mut base_files = fx.base.clone();
+    let mut tree = fx.tree.clone();
+    match edit {
+        Some(Edit::Base(file, from, to)) => {
+            replace_once(base_files.get_mut(*file).unwrap(), from, to, file)
+        }
+        Some(Edit::Tree(file, from, to)) => replace_once(
+            tree.files.get_mut(&PathBuf::from(file)).unwrap(),
+            from,
+            to,
+            file,
+        ),
+        _ => {}
+    }
+    let base = Base::from_files(base_files).unwrap();
+    let mut built = base.hydrate(&tree, REGION);
+    if let (Some(Edit::Objects(f)), Ok(objects)) = (edit, built.as_mut()) {
+        f(objects);
+    }
+    let index = fx
+        .catalogue
+        .regions
+        .iter()
+        .position(|r| r.name == REGION)
+        .unwrap();
+    let region = fx.catalogue.regions[index].clone();
+    let build = Build::new(Arc::new(fx.catalogue.clone()), region, &tree, built);
+    check_build(
+        &build,
+        &base,
+        index,
+        Sources {
+            catalogue_file: "catalogue.yaml",
+            catalogue_text: &fx.text,
+            fresh: Some(&fx.tree),
+        },
+    )
+}
+
+#[test]
+fn every_rule_fails_on_its_minimal_input_at_the_right_place_and_its_twin_passes() {
+    let twin = findings(None);
+    assert!(twin.is_empty(), "the fixed twin must pass: {twin:#?}");
+    let mut failures = Vec::new();
+    for case in CASES {
+        let found = findings(Some(&case.edit));
+        let hit = found.iter().find(|f| {
+            f.rule == case.rule
+                && f.subject.contains(case.subject)
+                && f.location
+                    .as_ref()
+                    .is_some_and(|l| l.file.starts_with(case.file))
+                && f.is_blocking()
+        });
+        if hit.is_none() {
+            failures.push(format!(
+                "{}: expected a finding at `{}` on `{}`, got:\n{}",
+                case.rule,
+                case.file,
+                case.subject,
+                found
+                    .iter()
+                    .map(|f| format!("  {f}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn a_waiver_with_a_reason_lists_the_finding_as_waived_and_unblocks_it() {
+    let edit = Edit::Base(
+        DEP,
+        "metadata:\n  name: hello\n",
+        "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"workload-security-context: the image writes its cache to /\"\n",
+    );
+    let with_waiver = {
+        // The waived finding needs the broken value too.
+        let fx = fixture();
+        let mut files = fx.base.clone();
+        let dep = files.get_mut(DEP).unwrap();
+        replace_once(
+            dep,
+            "readOnlyRootFilesystem: true",
+            "readOnlyRootFilesystem: false",
+            DEP,
+        );
+        let Edit::Base(_, from, to) = edit else {
+            unreachable!()
+        };
+        replace_once(dep, from, to, DEP);
+        let base = Base::from_files(files).unwrap();
+        let built = base.hydrate(&fx.tree, REGION);
+        let region = fx.catalogue.region(REGION).unwrap().clone();
+        let build = Build::new(Arc::new(fx.catalogue.clone()), region, &fx.tree, built);
+        check_build(&build, &base, 0, Sources::default())
+    };
+    let f = with_waiver
+        .iter()
+        .find(|f| f.rule == "workload-security-context")
+        .expect("the finding is still listed");
+    assert_eq!(f.waived.as_deref(), Some("the image writes its cache to /"));
+    assert!(!f.is_blocking());
+    assert!(f.to_string().contains("waived[workload-security-context]"));
+    assert!(
+        with_waiver.iter().all(|f| !f.is_blocking()),
+        "{with_waiver:#?}"
+    );
+}
+
+#[test]
+fn tree_stale_fails_on_a_directory_the_catalogue_lacks_and_passes_without_it() {
+    let fx = fixture();
+    let mut tree = fx.tree.clone();
+    assert!(crate::validate::tree_findings(&fx.catalogue, &tree).is_empty());
+    tree.files
+        .insert("overlays/ghost/kustomization.yaml".into(), String::new());
+    let f = crate::validate::tree_findings(&fx.catalogue, &tree);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule, "tree-stale");
+    assert_eq!(f[0].location.as_ref().unwrap().file, "overlays/ghost");
+}
+
+#[test]
+fn every_registered_rule_has_a_case_and_a_readme_entry_and_ids_are_unique() {
+    let readme = include_str!("../README.md");
+    let mut missing = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in all_rules() {
+        assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
+        let cased = r.id == "tree-stale" || CASES.iter().any(|c| c.rule == r.id);
+        if !cased {
+            missing.push(format!("{}: no case in src/rule_cases.rs", r.id));
+        }
+        if !readme.contains(&format!("`{}`", r.id)) {
+            missing.push(format!("{}: no entry in generator/README.md", r.id));
+        }
+        assert!(!r.why.is_empty() && !r.fix.is_empty(), "{}", r.id);
+    }
+    for c in CASES {
+        assert!(
+            all_rules().iter().any(|r| r.id == c.rule),
+            "case for unknown rule {}",
+            c.rule
+        );
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
