@@ -249,7 +249,7 @@ fn a_failed_validation_commits_nothing_and_pushes_nothing() {
         1,
     );
     assert!(stderr.contains("refusing to commit"), "{stderr}");
-    assert!(stderr.contains("error[probe-paths]"), "{stderr}");
+    assert!(stderr.contains("error[probe-path-syntax]"), "{stderr}");
     assert_eq!(sb.head(&work), head);
     assert_eq!(sb.rev(&bare, "refs/heads/main"), remote);
 }
