@@ -95,7 +95,8 @@ pub fn suggest_region(name: &str) -> Option<&'static str> {
         .map(|(_, r)| r)
 }
 
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance, for every "did you mean" (catalogue keys, regions, `gen explain`).
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -342,7 +342,11 @@ pub fn explain(id: Option<&str>) -> u8 {
             let near: Vec<&str> = all
                 .iter()
                 .map(|r| r.id)
-                .filter(|r| r.contains(id) || id.contains(r) || distance(r, id) <= 3)
+                .filter(|r| {
+                    r.contains(id)
+                        || id.contains(r)
+                        || catalogue::regions::edit_distance(r, id) <= 3
+                })
                 .collect();
             eprintln!(
                 "error: unknown rule `{id}`\n  help: {}`gen explain` lists every rule",
@@ -355,22 +359,6 @@ pub fn explain(id: Option<&str>) -> u8 {
             INPUT
         }
     }
-}
-
-/// Edit distance (Levenshtein), for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// For `--format` output of findings outside `gen validate` (tests, tools).
