@@ -51,6 +51,13 @@ pub struct CatalogueSpec {
     pub traffic_manager: TrafficManager,
     pub gitops: GitOps,
     pub regions: Vec<Region>,
+    /// How a release moves through the regions (`gen promote`). Defaults apply when absent.
+    #[serde(default)]
+    pub rollout: Rollout,
+    /// Managed Prometheus scraping, alert rules and receivers. Absent: no monitoring is
+    /// rendered or created.
+    #[serde(default)]
+    pub monitoring: Option<Monitoring>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -279,6 +286,10 @@ pub struct Region {
     pub replicas: Replicas,
     pub cluster: Cluster,
     pub public_ip: PublicIp,
+    /// The image this region runs: a tag or `sha256:` digest of `app.image`, written by
+    /// `gen promote`. Absent: the region runs the candidate (`app.tag` / `app.digest`).
+    #[serde(default)]
+    pub image: Option<String>,
 }
 
 fn in_rotation_default() -> bool {
@@ -351,6 +362,89 @@ pub struct PublicIp {
     pub resource_group: Option<String>,
     /// `<dnsLabel>.<region>.cloudapp.azure.com`.
     pub dns_label: String,
+}
+
+/// The order and gates of a progressive release (`gen promote next`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Rollout {
+    /// Explicit waves of region names, first wave first. Absent: one wave per Traffic Manager
+    /// priority, highest number first, priority 1 last.
+    #[serde(default)]
+    pub waves: Option<Vec<Vec<RegionName>>>,
+    /// After a wave serves the candidate: how long to watch it before the next wave.
+    #[serde(default = "default_bake")]
+    pub bake_seconds: u32,
+    /// How long to wait for the candidate's manifest in each wave region's registry replica.
+    #[serde(default = "default_manifest_timeout")]
+    pub manifest_timeout_seconds: u32,
+    /// How long to wait, after the push, for each wave region to serve the candidate.
+    #[serde(default = "default_serve_timeout")]
+    pub serve_timeout_seconds: u32,
+    /// Consecutive `/default` answers naming the candidate that count as "serving".
+    #[serde(default = "default_consecutive")]
+    pub consecutive_responses: u32,
+    /// During the bake: the share of failed samples (percent) that fails the wave.
+    #[serde(default = "default_bake_error_percent")]
+    pub max_error_percent: f64,
+}
+
+impl Default for Rollout {
+    fn default() -> Self {
+        Self {
+            waves: None,
+            bake_seconds: default_bake(),
+            manifest_timeout_seconds: default_manifest_timeout(),
+            serve_timeout_seconds: default_serve_timeout(),
+            consecutive_responses: default_consecutive(),
+            max_error_percent: default_bake_error_percent(),
+        }
+    }
+}
+
+/// Azure Monitor managed Prometheus: what is scraped, what alerts, who is told.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Monitoring {
+    /// Resource group of the Azure Monitor workspace, the action group and the alerts.
+    pub resource_group: String,
+    /// Azure Monitor workspace name; it lives in `registry.home`.
+    pub workspace: String,
+    pub objectives: Objectives,
+    #[serde(default)]
+    pub receivers: Receivers,
+    /// Render the agent's scrape configuration (PodMonitor) and enable managed Prometheus on
+    /// every cluster.
+    #[serde(default = "yes")]
+    pub scrape: bool,
+    #[serde(default = "default_scrape_interval")]
+    pub scrape_interval_seconds: u32,
+    /// Create the per-region Prometheus rule groups (recording rules and alerts).
+    #[serde(default = "yes")]
+    pub alerts: bool,
+    /// Create the metric alert on Traffic Manager endpoint health (fires on failover).
+    #[serde(default = "yes")]
+    pub failover_alert: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Objectives {
+    /// Share of `GET /default` requests that succeed, percent, strictly between 0 and 100.
+    pub availability_percent: f64,
+    /// p99 latency bound of `GET /default`, milliseconds.
+    pub latency_p99_milliseconds: u32,
+}
+
+/// Who the action group notifies.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Receivers {
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// `https://` URLs only.
+    #[serde(default)]
+    pub webhooks: Vec<String>,
 }
 
 impl App {
@@ -460,4 +554,22 @@ fn default_gitops_timeout() -> u32 {
 }
 fn default_argocd_project() -> KubeName {
     KubeName::known("default")
+}
+fn default_bake() -> u32 {
+    300
+}
+fn default_manifest_timeout() -> u32 {
+    900
+}
+fn default_serve_timeout() -> u32 {
+    900
+}
+fn default_consecutive() -> u32 {
+    5
+}
+fn default_bake_error_percent() -> f64 {
+    1.0
+}
+fn default_scrape_interval() -> u32 {
+    30
 }

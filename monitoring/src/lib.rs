@@ -7,6 +7,7 @@
 //! [`metrics`]); a test scrapes the real binary to prove each one exists with its labels.
 
 pub mod arm;
+pub mod from_catalogue;
 pub mod metrics;
 pub mod rules;
 
