@@ -344,11 +344,23 @@ async fn run_action(
             let opts = PutOptions::new(spec.kind).with_progress(progress.clone());
             let body = if spec.kind == ResourceKind::RoleAssignment {
                 put_role(client, spec, label).await?
+            } else if spec.update == UpdateMode::PatchOnly {
+                let body = match (&item.actual, &item.action) {
+                    (Some(actual), Action::Update { changes }) => {
+                        res::patch_body(spec, actual, changes)
+                    }
+                    _ => spec.body.clone(),
+                };
+                client
+                    .patch_and_wait(&spec.path, spec.api_version, &body, &opts, label)
+                    .await?
+                    .body
+                    .into()
             } else if let (Some(actual), Action::Update { changes }) = (&item.actual, &item.action)
             {
                 match spec.update {
                     UpdateMode::MergePut => update_merged(client, spec, opts, label).await?,
-                    UpdateMode::Patch => {
+                    UpdateMode::Patch | UpdateMode::PatchOnly => {
                         let body = res::patch_body(spec, actual, changes);
                         client
                             .patch_and_wait(&spec.path, spec.api_version, &body, &opts, label)

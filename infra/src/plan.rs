@@ -171,8 +171,17 @@ pub fn desired(sub: &str, c: &Catalogue) -> Vec<Desired> {
         None,
     );
     out.push(Desired::Known(res::registry_spec(sub, c)));
+    if let Some(s) = res::regional_endpoints_spec(sub, c) {
+        out.push(Desired::Known(s));
+    }
     out.push(Desired::Known(res::tm_profile_spec(sub, c)));
+    let monitoring = c.monitoring.as_ref();
+    if let Some(m) = monitoring {
+        rg(&mut out, &m.resource_group, &c.registry.home, None);
+        out.extend(monitoring_global(sub, c, m));
+    }
     let flux = c.gitops.engine == GitOpsEngine::Flux;
+    let scrape = monitoring.is_some_and(|m| m.scrape);
     for r in &c.regions {
         rg(&mut out, &r.cluster.resource_group, &r.name, Some(&r.name));
         rg(
@@ -185,7 +194,7 @@ pub fn desired(sub: &str, c: &Catalogue) -> Vec<Desired> {
             out.push(Desired::Known(s));
         }
         out.push(Desired::Known(res::public_ip_spec(sub, r)));
-        let cluster = res::cluster_spec(sub, r);
+        let cluster = res::cluster_spec(sub, r, scrape);
         let cluster_key = cluster.key.clone();
         out.push(Desired::Known(cluster));
         out.push(Desired::Role(RoleStep {
@@ -235,6 +244,89 @@ pub fn desired(sub: &str, c: &Catalogue) -> Vec<Desired> {
             }
         }
         out.push(Desired::Known(res::tm_endpoint_spec(sub, c, r)));
+        if let Some(m) = monitoring {
+            out.extend(monitoring_region(sub, c, m, r));
+        }
+    }
+    out
+}
+
+/// A monitoring piece the section switches off: listed, never written, never deleted.
+fn monitoring_off(
+    key: String,
+    kind: ResourceKind,
+    region: Option<&str>,
+    name: String,
+    switch: &str,
+) -> Desired {
+    Desired::Skipped {
+        key,
+        kind,
+        region: region.map(str::to_string),
+        name,
+        reason: format!(
+            "monitoring.{switch} is false: not managed; one created earlier is left as it is (infra deletes nothing but stale role assignments)"
+        ),
+    }
+}
+
+fn monitoring_global(sub: &str, c: &Catalogue, m: &catalogue::Monitoring) -> Vec<Desired> {
+    use res::monitoring as mon;
+    let mut out = vec![Desired::Known(mon::workspace_spec(sub, c, m))];
+    if mon::has_action_group(m) {
+        out.push(Desired::Known(mon::action_group_spec(sub, c, m)));
+    }
+    out.push(if m.failover_alert {
+        Desired::Known(mon::failover_alert_spec(sub, c, m))
+    } else {
+        monitoring_off(
+            mon::FAILOVER_ALERT_KEY.into(),
+            ResourceKind::MetricAlert,
+            None,
+            mon::failover_alert_name(c),
+            "failoverAlert",
+        )
+    });
+    out
+}
+
+fn monitoring_region(
+    sub: &str,
+    c: &Catalogue,
+    m: &catalogue::Monitoring,
+    r: &catalogue::Region,
+) -> Vec<Desired> {
+    use res::monitoring as mon;
+    let mut out = vec![];
+    if m.scrape {
+        out.extend(
+            mon::data_collection_specs(sub, c, m, r)
+                .into_iter()
+                .map(Desired::Known),
+        );
+    } else {
+        out.push(monitoring_off(
+            format!("{}/dcr", r.name),
+            ResourceKind::DataCollectionRule,
+            Some(&r.name),
+            format!("managed Prometheus of {}", r.cluster.name),
+            "scrape",
+        ));
+    }
+    if m.alerts {
+        out.extend(
+            mon::rule_group_specs(sub, c, m, r)
+                .into_iter()
+                .map(Desired::Known),
+        );
+    } else {
+        out.push(monitoring_off(
+            format!("{}/rule-groups", r.name),
+            ResourceKind::PrometheusRuleGroup,
+            Some(&r.name),
+            format!("{} rule groups", r.name),
+            "alerts",
+        ));
     }
     out
 }

@@ -367,7 +367,7 @@ async fn second_run_writes_nothing_and_plans_no_change() {
             .collect::<Vec<_>>()
     );
     let text = infra::plan::render_text(&plan);
-    assert!(text.contains("Plan: 20 no change"), "{text}");
+    assert!(text.contains("Plan: 21 no change"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

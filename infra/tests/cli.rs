@@ -155,7 +155,7 @@ async fn plan_bootstrap_status_through_the_binary() {
     .await;
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("plan JSON");
-    assert_eq!(v["items"].as_array().unwrap().len(), 20);
+    assert_eq!(v["items"].as_array().unwrap().len(), 21);
     assert_eq!(v["items"][0]["action"], "create");
     assert_eq!(v["worstCaseFailoverSeconds"], 65);
     assert!(emu.writes().is_empty());
@@ -164,7 +164,7 @@ async fn plan_bootstrap_status_through_the_binary() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("Applied: 20 created") && out.contains("worst-case failover"),
+        out.contains("Applied: 21 created") && out.contains("worst-case failover"),
         "{out}"
     );
     assert!(

@@ -180,9 +180,10 @@ async fn recorded_status_sequences_replay() {
             .unwrap()
             .len()
     );
+    // Two for the create PUT, two for the preview-version PATCH of `regionalEndpoints`.
     assert_eq!(
         polls_of(&emu, "/registries/contosoha/operationstatuses/"),
-        2
+        4
     );
     assert_eq!(
         polls_of(&emu, "/replications/centralus/operationstatuses/"),

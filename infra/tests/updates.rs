@@ -31,7 +31,7 @@ fn assert_every_write_conforms(emu: &Emulator) {
             Request::Put
         };
         let body = r.body.clone().unwrap_or(Value::Null);
-        let v = schema(kind.resource_kind()).validate(req, &body);
+        let v = schema(support::emulator::schema_kind(kind, &r.query)).validate(req, &body);
         assert!(v.is_empty(), "{} {}: {v:?}\n{body}", r.method, r.path);
         assert!(
             r.status < 300,

@@ -59,6 +59,21 @@ pub fn rule_group_properties(
     })
 }
 
+/// [`rule_group_properties`] in the cluster-centric form of the spec's example
+/// `createOrUpdateClusterCentricRuleGroup.json` (2023-03-01): `scopes` holds the workspace and
+/// then the cluster's resource id, next to `clusterName`.
+pub fn cluster_centric_rule_group_properties(
+    group: &RuleGroup,
+    cluster_name: &str,
+    cluster_id: &str,
+    workspace_id: &str,
+    action_group_id: Option<&str>,
+) -> Value {
+    let mut v = rule_group_properties(group, cluster_name, workspace_id, action_group_id);
+    v["scopes"] = json!([workspace_id, cluster_id]);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +84,17 @@ mod tests {
         assert_eq!(iso_duration(600), "PT10M");
         assert_eq!(iso_duration(90), "PT90S");
         assert_eq!(iso_duration(0), "PT0S");
+    }
+
+    #[test]
+    fn cluster_centric_scopes_are_the_workspace_then_the_cluster() {
+        let group = RuleGroup {
+            name: "eastus2-alerts".into(),
+            interval_seconds: 60,
+            rules: vec![],
+        };
+        let v = cluster_centric_rule_group_properties(&group, "aks", "/c/aks", "/w/amw", None);
+        assert_eq!(v["scopes"], json!(["/w/amw", "/c/aks"]));
+        assert_eq!(v["clusterName"], json!("aks"));
     }
 }

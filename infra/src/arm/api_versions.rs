@@ -19,6 +19,22 @@ pub const PUBLIC_IP_ADDRESSES: &str = "2024-05-01";
 /// `Microsoft.Network/trafficmanagerprofiles` and their endpoints.
 pub const TRAFFIC_MANAGER: &str = "2022-04-01";
 
+/// `Microsoft.ContainerRegistry/registries` PATCH of `regionalEndpoints` only: the property is
+/// preview-only (absent from every stable version), so this one request uses the preview
+/// version and every other registry request stays on [`CONTAINER_REGISTRY`].
+pub const CONTAINER_REGISTRY_REGIONAL_ENDPOINTS_PREVIEW: &str = "2026-01-01-preview";
+/// `Microsoft.Monitor/accounts` (Azure Monitor workspace).
+pub const MONITOR_ACCOUNTS: &str = "2023-04-03";
+/// `Microsoft.Insights/dataCollectionEndpoints`, `dataCollectionRules`,
+/// `dataCollectionRuleAssociations`.
+pub const DATA_COLLECTION: &str = "2022-06-01";
+/// `Microsoft.AlertsManagement/prometheusRuleGroups` (the only stable version).
+pub const PROMETHEUS_RULE_GROUPS: &str = "2023-03-01";
+/// `Microsoft.Insights/actionGroups`.
+pub const ACTION_GROUPS: &str = "2023-01-01";
+/// `Microsoft.Insights/metricAlerts`.
+pub const METRIC_ALERTS: &str = "2018-03-01";
+
 /// Built-in role: AcrPull.
 pub const ROLE_ACR_PULL: &str = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 /// Built-in role: Network Contributor.

@@ -25,6 +25,15 @@ pub enum ResourceKind {
     FluxConfiguration,
     TrafficManagerProfile,
     TrafficManagerEndpoint,
+    /// The registry's `regionalEndpoints`, PATCHed alone with the preview api-version.
+    RegistryRegionalEndpoints,
+    MonitorWorkspace,
+    DataCollectionEndpoint,
+    DataCollectionRule,
+    DataCollectionRuleAssociation,
+    PrometheusRuleGroup,
+    ActionGroup,
+    MetricAlert,
 }
 
 impl ResourceKind {
@@ -33,7 +42,13 @@ impl ResourceKind {
         let min = match self {
             Self::ResourceGroup | Self::TrafficManagerProfile | Self::TrafficManagerEndpoint => 5,
             Self::RoleAssignment | Self::PublicIp => 10,
-            Self::Registry => 15,
+            Self::DataCollectionEndpoint
+            | Self::DataCollectionRule
+            | Self::DataCollectionRuleAssociation
+            | Self::PrometheusRuleGroup
+            | Self::ActionGroup
+            | Self::MetricAlert => 10,
+            Self::Registry | Self::RegistryRegionalEndpoints | Self::MonitorWorkspace => 15,
             Self::Replication | Self::FluxExtension | Self::FluxConfiguration => 30,
             Self::ManagedCluster => 45,
         };
@@ -52,6 +67,14 @@ impl ResourceKind {
             Self::FluxConfiguration => "Flux configuration",
             Self::TrafficManagerProfile => "Traffic Manager profile",
             Self::TrafficManagerEndpoint => "Traffic Manager endpoint",
+            Self::RegistryRegionalEndpoints => "registry regional endpoints",
+            Self::MonitorWorkspace => "Azure Monitor workspace",
+            Self::DataCollectionEndpoint => "data collection endpoint",
+            Self::DataCollectionRule => "data collection rule",
+            Self::DataCollectionRuleAssociation => "data collection rule association",
+            Self::PrometheusRuleGroup => "Prometheus rule group",
+            Self::ActionGroup => "action group",
+            Self::MetricAlert => "metric alert",
         }
     }
 }

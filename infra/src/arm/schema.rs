@@ -176,10 +176,26 @@ fn file_of(kind: ResourceKind) -> &'static str {
         ResourceKind::TrafficManagerEndpoint => {
             include_str!("../../schemas/traffic-manager-endpoint.json")
         }
+        ResourceKind::RegistryRegionalEndpoints => {
+            include_str!("../../schemas/registry-regional-endpoints.json")
+        }
+        ResourceKind::MonitorWorkspace => include_str!("../../schemas/monitor-workspace.json"),
+        ResourceKind::DataCollectionEndpoint => {
+            include_str!("../../schemas/data-collection-endpoint.json")
+        }
+        ResourceKind::DataCollectionRule => include_str!("../../schemas/data-collection-rule.json"),
+        ResourceKind::DataCollectionRuleAssociation => {
+            include_str!("../../schemas/data-collection-rule-association.json")
+        }
+        ResourceKind::PrometheusRuleGroup => {
+            include_str!("../../schemas/prometheus-rule-group.json")
+        }
+        ResourceKind::ActionGroup => include_str!("../../schemas/action-group.json"),
+        ResourceKind::MetricAlert => include_str!("../../schemas/metric-alert.json"),
     }
 }
 
-const KINDS: [ResourceKind; 10] = [
+const KINDS: [ResourceKind; 18] = [
     ResourceKind::ResourceGroup,
     ResourceKind::Registry,
     ResourceKind::Replication,
@@ -190,6 +206,14 @@ const KINDS: [ResourceKind; 10] = [
     ResourceKind::FluxConfiguration,
     ResourceKind::TrafficManagerProfile,
     ResourceKind::TrafficManagerEndpoint,
+    ResourceKind::RegistryRegionalEndpoints,
+    ResourceKind::MonitorWorkspace,
+    ResourceKind::DataCollectionEndpoint,
+    ResourceKind::DataCollectionRule,
+    ResourceKind::DataCollectionRuleAssociation,
+    ResourceKind::PrometheusRuleGroup,
+    ResourceKind::ActionGroup,
+    ResourceKind::MetricAlert,
 ];
 
 fn load(kind: ResourceKind) -> Schema {
@@ -381,6 +405,20 @@ mod tests {
             (ResourceKind::FluxConfiguration, v::FLUX_CONFIGURATIONS),
             (ResourceKind::TrafficManagerProfile, v::TRAFFIC_MANAGER),
             (ResourceKind::TrafficManagerEndpoint, v::TRAFFIC_MANAGER),
+            (
+                ResourceKind::RegistryRegionalEndpoints,
+                v::CONTAINER_REGISTRY_REGIONAL_ENDPOINTS_PREVIEW,
+            ),
+            (ResourceKind::MonitorWorkspace, v::MONITOR_ACCOUNTS),
+            (ResourceKind::DataCollectionEndpoint, v::DATA_COLLECTION),
+            (ResourceKind::DataCollectionRule, v::DATA_COLLECTION),
+            (
+                ResourceKind::DataCollectionRuleAssociation,
+                v::DATA_COLLECTION,
+            ),
+            (ResourceKind::PrometheusRuleGroup, v::PROMETHEUS_RULE_GROUPS),
+            (ResourceKind::ActionGroup, v::ACTION_GROUPS),
+            (ResourceKind::MetricAlert, v::METRIC_ALERTS),
         ];
         for (k, version) in pinned {
             assert_eq!(schema(k).api_version, version, "{k:?}");

@@ -24,7 +24,10 @@ fn tier(t: ClusterTier) -> &'static str {
     }
 }
 
-pub fn cluster_spec(sub: &str, region: &Region) -> Spec {
+/// `managed_prometheus`: the catalogue's `monitoring.scrape` is on, so the cluster runs the
+/// Azure Monitor metrics add-on (`azureMonitorProfile.metrics.enabled`). Turning it off later
+/// leaves the add-on as it is (infra does not own it then).
+pub fn cluster_spec(sub: &str, region: &Region, managed_prometheus: bool) -> Spec {
     let cl = &region.cluster;
     let zonal = !region.zones.is_empty();
     let mut pools = Vec::new();
@@ -107,7 +110,7 @@ pub fn cluster_spec(sub: &str, region: &Region) -> Spec {
         }
         pools.push(pool);
     }
-    let body = json!({
+    let mut body = json!({
         "location": region.name,
         "tags": tags(),
         "identity": { "type": "SystemAssigned" },
@@ -129,6 +132,18 @@ pub fn cluster_spec(sub: &str, region: &Region) -> Spec {
             },
         },
     });
+    if managed_prometheus {
+        body["properties"]["azureMonitorProfile"] = json!({ "metrics": { "enabled": true } });
+        // Only this one flag: kube-state-metrics allow-lists and anything else set on the
+        // profile survive (merged into the live body like every owned field).
+        fields.push(
+            Field::mutable(
+                "properties.azureMonitorProfile.metrics.enabled",
+                json!(true),
+            )
+            .with_default(json!(false)),
+        );
+    }
     Spec {
         key: format!("{}/cluster", region.name),
         kind: ResourceKind::ManagedCluster,

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod flux;
+pub mod monitoring;
 mod network;
 mod registry;
 mod role;
@@ -11,7 +12,7 @@ mod traffic_manager;
 pub use cluster::{cluster_id, cluster_spec, version_matches};
 pub use flux::{KUSTOMIZATION_NAME, flux_configuration_spec, flux_extension_spec};
 pub use network::{public_ip_id, public_ip_spec, resource_group_spec};
-pub use registry::{registry_id, registry_spec, replication_spec};
+pub use registry::{regional_endpoints_spec, registry_id, registry_spec, replication_spec};
 pub use role::{RoleTarget, assignment_description, assignment_name, role_assignment_spec};
 pub use traffic_manager::{endpoint_status, tm_endpoint_spec, tm_profile_id, tm_profile_spec};
 
@@ -138,6 +139,10 @@ pub enum UpdateMode {
     /// endpoint list, and the Flux extension and configuration hold write-only protected
     /// settings that a GET never returns (a merged PUT would wipe them).
     Patch,
+    /// One property of a resource another step creates (the registry's preview-only
+    /// `regionalEndpoints`): always a PATCH with the spec's own api-version, never a PUT, even
+    /// when the plan found nothing yet (the resource is created by the step it depends on).
+    PatchOnly,
 }
 
 /// One difference between ARM and the catalogue.
@@ -155,6 +160,11 @@ pub struct Change {
 impl Spec {
     /// Differences over the owned fields, after normalisation.
     pub fn diff(&self, actual: &Value) -> Vec<Change> {
+        // What ARM fills in (an action group receiver's `status`, a destination's `accountId`)
+        // is never owned: compare without it.
+        let mut actual = actual.clone();
+        crate::arm::schema::schema(self.kind).strip_read_only(&mut actual);
+        let actual = &actual;
         self.fields
             .iter()
             .filter_map(|f| {

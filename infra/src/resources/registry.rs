@@ -2,7 +2,7 @@
 
 use super::{Cmp, Field, Mutability, Spec, rg_key, rg_path, tags};
 use crate::arm::ResourceKind;
-use crate::arm::api_versions::CONTAINER_REGISTRY;
+use crate::arm::api_versions::{CONTAINER_REGISTRY, CONTAINER_REGISTRY_REGIONAL_ENDPOINTS_PREVIEW};
 use catalogue::{Catalogue, RegistrySku};
 use serde_json::json;
 
@@ -98,5 +98,34 @@ pub fn replication_spec(sub: &str, c: &Catalogue, region: &catalogue::Region) ->
         depends_on: vec!["registry".into()],
         update: super::UpdateMode::MergePut,
         notes: vec![],
+    })
+}
+
+/// The registry's regional endpoints (`<registry>.<region>.geo.azurecr.io`, one per replica),
+/// which `gen promote` reads to see a manifest in each region's own replica. The property is
+/// preview-only, so it is its own step: read and PATCHed with the preview api-version alone,
+/// after the registry step (which, like every other registry request, uses the stable version
+/// whose bodies never carry it). Premium only: other SKUs get no such step.
+pub fn regional_endpoints_spec(sub: &str, c: &Catalogue) -> Option<Spec> {
+    if c.registry.sku != RegistrySku::Premium {
+        return None;
+    }
+    Some(Spec {
+        key: "registry/regional-endpoints".into(),
+        kind: ResourceKind::RegistryRegionalEndpoints,
+        region: None,
+        name: c.registry.name.clone(),
+        path: registry_id(sub, c),
+        api_version: CONTAINER_REGISTRY_REGIONAL_ENDPOINTS_PREVIEW,
+        body: json!({ "properties": { "regionalEndpoints": "Enabled" } }),
+        fields: vec![
+            Field::ci("properties.regionalEndpoints", json!("Enabled"))
+                .with_default(json!("Disabled")),
+        ],
+        depends_on: vec!["registry".into()],
+        update: super::UpdateMode::PatchOnly,
+        notes: vec![format!(
+            "regionalEndpoints is a preview property: this one PATCH uses api-version {CONTAINER_REGISTRY_REGIONAL_ENDPOINTS_PREVIEW}; every other registry request uses {CONTAINER_REGISTRY}, whose bodies never carry it"
+        )],
     })
 }

@@ -33,7 +33,20 @@ pub enum Kind {
     FluxConfig,
     TmProfile,
     TmEndpoint,
+    MonitorAccount,
+    Dce,
+    Dcr,
+    Dcra,
+    RuleGroup,
+    ActionGroup,
+    MetricAlert,
 }
+
+/// The api-version whose registry bodies carry `regionalEndpoints` (preview only).
+pub const REGISTRY_PREVIEW: &str = "2026-01-01-preview";
+/// Registry properties only the preview api-version knows: a stable GET never shows them and
+/// a stable PUT that lacks them leaves them as they are.
+const REGISTRY_PREVIEW_ONLY: [&str; 2] = ["regionalEndpoints", "regionalEndpointHostNames"];
 
 impl Kind {
     /// The library's kind, for the vendored spec schemas.
@@ -50,6 +63,13 @@ impl Kind {
             Self::FluxConfig => R::FluxConfiguration,
             Self::TmProfile => R::TrafficManagerProfile,
             Self::TmEndpoint => R::TrafficManagerEndpoint,
+            Self::MonitorAccount => R::MonitorWorkspace,
+            Self::Dce => R::DataCollectionEndpoint,
+            Self::Dcr => R::DataCollectionRule,
+            Self::Dcra => R::DataCollectionRuleAssociation,
+            Self::RuleGroup => R::PrometheusRuleGroup,
+            Self::ActionGroup => R::ActionGroup,
+            Self::MetricAlert => R::MetricAlert,
         }
     }
 
@@ -82,6 +102,39 @@ impl Kind {
         let segs: Vec<&str> = p.trim_matches('/').split('/').collect();
         if p.contains("/providers/microsoft.authorization/roleassignments/") {
             return Some(Self::RoleAssignment);
+        }
+        if p.contains("/providers/microsoft.insights/datacollectionruleassociations/") {
+            return Some(Self::Dcra);
+        }
+        for (needle, kind) in [
+            (
+                "/providers/microsoft.monitor/accounts/",
+                Self::MonitorAccount,
+            ),
+            (
+                "/providers/microsoft.insights/datacollectionendpoints/",
+                Self::Dce,
+            ),
+            (
+                "/providers/microsoft.insights/datacollectionrules/",
+                Self::Dcr,
+            ),
+            (
+                "/providers/microsoft.alertsmanagement/prometheusrulegroups/",
+                Self::RuleGroup,
+            ),
+            (
+                "/providers/microsoft.insights/actiongroups/",
+                Self::ActionGroup,
+            ),
+            (
+                "/providers/microsoft.insights/metricalerts/",
+                Self::MetricAlert,
+            ),
+        ] {
+            if p.contains(needle) && segs.len() == 8 {
+                return Some(kind);
+            }
         }
         if p.contains("/providers/microsoft.kubernetesconfiguration/extensions/") {
             return Some(Self::Extension);
@@ -797,6 +850,9 @@ fn route(
                 if kind == Kind::Cluster {
                     h.push(("ETag", format!("\"{}\"", r.etag)));
                 }
+                if kind == Kind::Registry {
+                    registry_view(s, &k, &mut v, query);
+                }
                 (StatusCode::OK, h, RespBody::Json(v))
             }
             None => json_resp(not_found(kind, path)),
@@ -817,7 +873,7 @@ fn route(
                     None,
                 ));
             };
-            if let Some(bad) = schema_error(kind, Request::Put, &body) {
+            if let Some(bad) = schema_error(schema_kind(kind, query), Request::Put, &body) {
                 return bad;
             }
             put(
@@ -850,7 +906,7 @@ fn route(
                     None,
                 ));
             }
-            if let Some(bad) = schema_error(kind, Request::Patch, &body) {
+            if let Some(bad) = schema_error(schema_kind(kind, query), Request::Patch, &body) {
                 return bad;
             }
             let Some(existing) = s.resources.get(&k).map(|r| r.body.clone()) else {
@@ -958,7 +1014,7 @@ fn put(
     let needs_parent = match kind {
         Kind::Replication | Kind::TmEndpoint => Some(parent(path, 2)),
         Kind::Extension | Kind::FluxConfig => Some(parent(path, 4)),
-        Kind::RoleAssignment => Some(parent(path, 4)),
+        Kind::RoleAssignment | Kind::Dcra => Some(parent(path, 4)),
         _ => None,
     };
     if let Some(p) = needs_parent
@@ -1390,6 +1446,17 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
             if p.get("adminUserEnabled").is_none() {
                 p["adminUserEnabled"] = json!(false);
             }
+            // A stable-version PUT does not know the preview-only properties: they keep their
+            // value (the RP behaviour for properties an older api-version lacks).
+            if let Some(old_p) = old.and_then(|o| o.get("properties")) {
+                for k in REGISTRY_PREVIEW_ONLY {
+                    if p.get(k).is_none()
+                        && let Some(v) = old_p.get(k)
+                    {
+                        p[k] = v.clone();
+                    }
+                }
+            }
         }
         Kind::Replication => {
             body["type"] = json!("Microsoft.ContainerRegistry/registries/replications");
@@ -1432,6 +1499,13 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
                 (None, None) => "1.33.5".into(),
             };
             let p = &mut body["properties"];
+            if let Some(m) = p.pointer_mut("/azureMonitorProfile/metrics")
+                && m.get("kubeStateMetrics").is_none()
+            {
+                // Server default of the metrics add-on.
+                m["kubeStateMetrics"] =
+                    json!({"metricLabelsAllowlist": "", "metricAnnotationsAllowList": ""});
+            }
             p["kubernetesVersion"] = json!(version);
             p["currentKubernetesVersion"] = json!(version);
             p["fqdn"] = json!(format!(
@@ -1575,6 +1649,82 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
             p["NestedProfile"] = Value::Null;
         }
         Kind::RoleAssignment => {}
+        Kind::MonitorAccount => {
+            body["type"] = json!("Microsoft.Monitor/accounts");
+            let loc = body["location"].as_str().unwrap_or("").to_string();
+            body["etag"] = json!(format!("\"{n:08x}\""));
+            let p = &mut body["properties"];
+            p["accountId"] = json!(uuid_from(n, 6));
+            p["metrics"] = json!({
+                "prometheusQueryEndpoint": format!("https://{name}-{n}.{loc}.prometheus.monitor.azure.com"),
+                "internalId": format!("mac_{}", uuid_from(n, 7)),
+            });
+            p["provisioningState"] = json!("Succeeded");
+            p["defaultIngestionSettings"] = json!({
+                "dataCollectionRuleResourceId": format!("/subscriptions/{SUB}/resourceGroups/MA_{name}_{loc}_managed/providers/Microsoft.Insights/dataCollectionRules/{name}"),
+                "dataCollectionEndpointResourceId": format!("/subscriptions/{SUB}/resourceGroups/MA_{name}_{loc}_managed/providers/Microsoft.Insights/dataCollectionEndpoints/{name}"),
+            });
+            if p.get("publicNetworkAccess").is_none() {
+                p["publicNetworkAccess"] = json!("Enabled");
+            }
+        }
+        Kind::Dce => {
+            body["type"] = json!("Microsoft.Insights/dataCollectionEndpoints");
+            let loc = body["location"].as_str().unwrap_or("").to_string();
+            let host = format!("{}-{n:04x}.{loc}-1", name.to_ascii_lowercase());
+            let p = &mut body["properties"];
+            p["immutableId"] = json!(format!("dce-{}", uuid_from(n, 8).replace('-', "")));
+            p["configurationAccess"] =
+                json!({"endpoint": format!("https://{host}.handler.control.monitor.azure.com")});
+            p["logsIngestion"] =
+                json!({"endpoint": format!("https://{host}.ingest.monitor.azure.com")});
+            p["metricsIngestion"] =
+                json!({"endpoint": format!("https://{host}.metrics.ingest.monitor.azure.com")});
+            if p.get("networkAcls").is_none() {
+                p["networkAcls"] = json!({"publicNetworkAccess": "Enabled"});
+            }
+            p["provisioningState"] = json!("Succeeded");
+        }
+        Kind::Dcr => {
+            body["type"] = json!("Microsoft.Insights/dataCollectionRules");
+            let p = &mut body["properties"];
+            p["immutableId"] = json!(format!("dcr-{}", uuid_from(n, 9).replace('-', "")));
+            if let Some(accounts) = p
+                .pointer_mut("/destinations/monitoringAccounts")
+                .and_then(Value::as_array_mut)
+            {
+                for a in accounts {
+                    a["accountId"] = json!(uuid_from(n, 10));
+                }
+            }
+            p["provisioningState"] = json!("Succeeded");
+        }
+        Kind::Dcra => {
+            body["type"] = json!("Microsoft.Insights/dataCollectionRuleAssociations");
+            body["properties"]["provisioningState"] = json!("Succeeded");
+        }
+        Kind::RuleGroup => {
+            body["type"] = json!("Microsoft.AlertsManagement/prometheusRuleGroups");
+        }
+        Kind::ActionGroup => {
+            body["type"] = json!("Microsoft.Insights/ActionGroups");
+            // Recorded in the spec examples: the location comes back as `Global`.
+            body["location"] = json!("Global");
+            if let Some(rs) = body
+                .pointer_mut("/properties/emailReceivers")
+                .and_then(Value::as_array_mut)
+            {
+                for r in rs {
+                    r["status"] = json!("Enabled");
+                }
+            }
+        }
+        Kind::MetricAlert => {
+            body["type"] = json!("Microsoft.Insights/metricAlerts");
+            let p = &mut body["properties"];
+            p["lastUpdatedTime"] = json!("2026-01-01T00:00:00Z");
+            p["isMigrated"] = json!(false);
+        }
     }
 }
 
@@ -1647,9 +1797,62 @@ fn merge_patch(mut target: Value, patch: &Value) -> Value {
     target
 }
 
+fn is_registry_preview(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|kv| kv.eq_ignore_ascii_case(&format!("api-version={REGISTRY_PREVIEW}")))
+}
+
+/// The spec a body is checked against: the registry's depends on the api-version (only the
+/// preview one knows `regionalEndpoints`).
+pub fn schema_kind(kind: Kind, query: &str) -> infra::arm::ResourceKind {
+    if kind == Kind::Registry && is_registry_preview(query) {
+        infra::arm::ResourceKind::RegistryRegionalEndpoints
+    } else {
+        kind.resource_kind()
+    }
+}
+
+/// A registry GET as the api-version shows it: the stable one without the preview-only
+/// properties, the preview one with `regionalEndpoints` (default Disabled) and one
+/// `<registry>.<region>.geo.azurecr.io` per replica while enabled.
+fn registry_view(s: &State, key_: &str, v: &mut Value, query: &str) {
+    let Some(p) = v.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if !is_registry_preview(query) {
+        for k in REGISTRY_PREVIEW_ONLY {
+            p.remove(k);
+        }
+        return;
+    }
+    let enabled = p
+        .get("regionalEndpoints")
+        .and_then(Value::as_str)
+        .is_some_and(|e| e.eq_ignore_ascii_case("Enabled"));
+    if !enabled {
+        p.insert("regionalEndpoints".into(), json!("Disabled"));
+    }
+    let name = key_.rsplit('/').next().unwrap_or("").to_string();
+    let prefix = format!("{key_}/replications/");
+    let mut hosts: Vec<String> = if enabled {
+        s.resources
+            .iter()
+            .filter(|(k, r)| k.starts_with(&prefix) && r.kind == Kind::Replication)
+            .filter_map(|(_, r)| r.body["location"].as_str().map(str::to_string))
+            .map(|loc| format!("{name}.{}.geo.azurecr.io", loc.to_ascii_lowercase()))
+            .collect()
+    } else {
+        vec![]
+    };
+    hosts.sort();
+    p.insert("regionalEndpointHostNames".into(), json!(hosts));
+    p.entry("endpointProtocol").or_insert(json!("IPv4"));
+}
+
 /// A 400 like ARM's when `body` breaks the vendored spec schema of `kind`.
-fn schema_error(kind: Kind, request: Request, body: &Value) -> Option<Routed> {
-    let violations = infra::arm::schema::schema(kind.resource_kind()).validate(request, body);
+fn schema_error(kind: infra::arm::ResourceKind, request: Request, body: &Value) -> Option<Routed> {
+    let violations = infra::arm::schema::schema(kind).validate(request, body);
     let first = violations.first()?;
     let target = match first {
         Violation::Unknown { path }
