@@ -333,3 +333,51 @@ async fn exit_codes_follow_the_scheme() {
     let o = run(vec!["status".into()], ok_env(&emu)).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitoring_through_the_binary_plan_bootstrap_status() {
+    let emu = Emulator::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalogue.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "{}\nmonitoring:\n  resourceGroup: rg-ha-monitoring\n  workspace: amw-contoso-ha\n  objectives:\n    availabilityPercent: 99.9\n    latencyP99Milliseconds: 300\n  receivers:\n    emails: [oncall@example.com]\n",
+            support::catalogue_text()
+        ),
+    )
+    .unwrap();
+    let o = run_with(vec!["plan".into()], ok_env(&emu), path.clone()).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for want in [
+        "[global] Azure Monitor workspace amw-contoso-ha: create",
+        "[global] action group hello-alerts: create",
+        "[global] metric alert contoso-ha-failover: create",
+        "[eastus2] data collection rule association aks-eastus2/MSProm-eastus2-aks-eastus2: create",
+        "[centralus] Prometheus rule group centralus-alerts: create",
+        "note: regionalEndpoints is a preview property",
+    ] {
+        assert!(out.contains(want), "missing `{want}`:\n{out}");
+    }
+    let o = run_with(
+        vec!["bootstrap".into(), "--yes".into()],
+        ok_env(&emu),
+        path.clone(),
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run_with(vec!["status".into()], ok_env(&emu), path.clone()).await;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("[global] metric alert contoso-ha-failover: Succeeded"),
+        "{out}"
+    );
+    assert!(!out.contains("differs from the catalogue"), "{out}");
+    emu.clear_requests();
+    let o = run_with(vec!["bootstrap".into(), "--yes".into()], ok_env(&emu), path).await;
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Nothing to do"));
+    assert!(emu.writes().is_empty());
+}

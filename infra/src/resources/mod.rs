@@ -54,6 +54,11 @@ pub enum Cmp {
     Location,
     /// Role definition ids: compare the trailing GUID only (scope forms differ).
     RoleDefinition,
+    /// Structured values a service echoes with defaults of its own added (a metric alert's
+    /// criteria, an action group's receivers, rule lists): every key the catalogue sets must
+    /// match, recursively, arrays element by element with the same length; keys only ARM has
+    /// are its defaults and do not count as a difference.
+    Subset,
 }
 
 /// One owned field: where it is, what it should be, how to compare, what if it differs.
@@ -323,6 +328,21 @@ fn same(cmp: Cmp, desired: &Value, actual: Option<&Value>) -> bool {
             (Some(d), Some(a)) => last_segment(d).eq_ignore_ascii_case(last_segment(a)),
             _ => false,
         },
+        Cmp::Subset => subset(desired, actual),
+    }
+}
+
+/// `desired` is contained in `actual` (see [`Cmp::Subset`]).
+fn subset(desired: &Value, actual: &Value) -> bool {
+    match (desired, actual) {
+        (Value::Object(d), Value::Object(a)) => d.iter().all(|(k, dv)| match a.get(k) {
+            Some(av) => subset(dv, av),
+            None => dv.is_null(),
+        }),
+        (Value::Array(d), Value::Array(a)) => {
+            d.len() == a.len() && d.iter().zip(a).all(|(p, q)| subset(p, q))
+        }
+        _ => values_equal(desired, actual),
     }
 }
 
@@ -534,6 +554,27 @@ mod tests {
             ))
         ));
         assert!(same(Cmp::Exact, &json!(30), Some(&json!(30.0))));
+        // Subset: ARM's own defaults are not a difference; a changed or missing value is.
+        let want = json!([{"name": "a", "dims": [{"op": "Include", "values": ["*"]}]}]);
+        assert!(same(
+            Cmp::Subset,
+            &want,
+            Some(
+                &json!([{"name": "a", "skip": false, "dims": [{"op": "Include", "values": ["*"]}]}])
+            )
+        ));
+        assert!(!same(
+            Cmp::Subset,
+            &want,
+            Some(&json!([{"name": "a", "dims": [{"op": "Exclude", "values": ["*"]}]}]))
+        ));
+        assert!(!same(Cmp::Subset, &want, Some(&json!([{"dims": []}]))));
+        assert!(!same(Cmp::Subset, &want, Some(&json!([]))));
+        assert!(!same(
+            Cmp::Subset,
+            &json!({"values": ["a", "b"]}),
+            Some(&json!({"values": ["a"]}))
+        ));
         assert!(same(
             Cmp::Exact,
             &json!({"a": 1}),

@@ -134,8 +134,8 @@ pub fn action_group_spec(sub: &str, c: &Catalogue, m: &Monitoring) -> Spec {
             Field::immutable("location", json!("global"), Cmp::Location),
             Field::mutable("properties.groupShortName", json!(short)),
             Field::mutable("properties.enabled", json!(true)),
-            Field::mutable("properties.emailReceivers", json!(emails)),
-            Field::mutable("properties.webhookReceivers", json!(webhooks)),
+            Field::mutable("properties.emailReceivers", json!(emails)).cmp(Cmp::Subset),
+            Field::mutable("properties.webhookReceivers", json!(webhooks)).cmp(Cmp::Subset),
             Field::mutable("tags.managed-by", json!(super::MANAGED_BY.1)),
         ],
         depends_on: vec![rg_key(&m.resource_group)],
@@ -227,8 +227,8 @@ pub fn failover_alert_spec(sub: &str, c: &Catalogue, m: &Monitoring) -> Spec {
             Field::mutable("properties.evaluationFrequency", json!("PT1M")),
             Field::mutable("properties.windowSize", json!("PT1M")),
             Field::mutable("properties.autoMitigate", json!(true)).with_default(json!(true)),
-            Field::mutable("properties.criteria", criteria),
-            Field::mutable("properties.actions", actions),
+            Field::mutable("properties.criteria", criteria).cmp(Cmp::Subset),
+            Field::mutable("properties.actions", actions).cmp(Cmp::Subset),
             Field::mutable("tags.managed-by", json!(super::MANAGED_BY.1)),
         ],
         depends_on,
@@ -305,9 +305,9 @@ pub fn data_collection_specs(sub: &str, c: &Catalogue, m: &Monitoring, r: &Regio
                 Field::immutable("kind", json!("Linux"), Cmp::CaseInsensitive),
                 Field::mutable("properties.dataCollectionEndpointId", json!(dce_id))
                     .cmp(Cmp::ResourceId),
-                Field::mutable("properties.dataSources", data_sources),
-                Field::mutable("properties.destinations", destinations),
-                Field::mutable("properties.dataFlows", flows),
+                Field::mutable("properties.dataSources", data_sources).cmp(Cmp::Subset),
+                Field::mutable("properties.destinations", destinations).cmp(Cmp::Subset),
+                Field::mutable("properties.dataFlows", flows).cmp(Cmp::Subset),
                 Field::mutable("tags.managed-by", json!(super::MANAGED_BY.1)),
             ],
             depends_on: vec![format!("{}/dce", r.name), WORKSPACE_KEY.into()],
@@ -366,10 +366,11 @@ pub fn rule_group_specs(sub: &str, c: &Catalogue, m: &Monitoring, r: &Region) ->
                 "clusterName",
                 "interval",
                 "scopes",
-                "rules",
             ] {
                 fields.push(Field::mutable(format!("properties.{k}"), props[k].clone()));
             }
+            fields
+                .push(Field::mutable("properties.rules", props["rules"].clone()).cmp(Cmp::Subset));
             fields.push(Field::mutable(
                 "tags.managed-by",
                 json!(super::MANAGED_BY.1),

@@ -1705,6 +1705,15 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
         }
         Kind::RuleGroup => {
             body["type"] = json!("Microsoft.AlertsManagement/prometheusRuleGroups");
+            // The spec example echoes `actions: []` on a rule sent without actions.
+            if let Some(rules) = body
+                .pointer_mut("/properties/rules")
+                .and_then(Value::as_array_mut)
+            {
+                for r in rules.iter_mut().filter(|r| r.get("actions").is_none()) {
+                    r["actions"] = json!([]);
+                }
+            }
         }
         Kind::ActionGroup => {
             body["type"] = json!("Microsoft.Insights/ActionGroups");
@@ -1718,12 +1727,33 @@ fn fill(s: &mut State, kind: Kind, id: &str, name: &str, body: &mut Value, old: 
                     r["status"] = json!("Enabled");
                 }
             }
+            // Modelled server default (optional boolean echoed as false; not observed).
+            if let Some(rs) = body
+                .pointer_mut("/properties/webhookReceivers")
+                .and_then(Value::as_array_mut)
+            {
+                for r in rs.iter_mut().filter(|r| r.get("useAadAuth").is_none()) {
+                    r["useAadAuth"] = json!(false);
+                }
+            }
         }
         Kind::MetricAlert => {
             body["type"] = json!("Microsoft.Insights/metricAlerts");
             let p = &mut body["properties"];
             p["lastUpdatedTime"] = json!("2026-01-01T00:00:00Z");
             p["isMigrated"] = json!(false);
+            // Modelled server default (optional boolean echoed as false; not observed).
+            if let Some(all) = p
+                .pointer_mut("/criteria/allOf")
+                .and_then(Value::as_array_mut)
+            {
+                for c in all
+                    .iter_mut()
+                    .filter(|c| c.get("skipMetricValidation").is_none())
+                {
+                    c["skipMetricValidation"] = json!(false);
+                }
+            }
         }
     }
 }
