@@ -216,6 +216,40 @@ async fn bootstrap_creates_every_monitoring_resource_and_a_second_run_writes_not
         }
     }
 
+    // Dependency order: the association after its rule and its cluster, the rule after its
+    // endpoint and the workspace, rule groups after the action group and the cluster, the
+    // alert after the Traffic Manager profile.
+    let reqs = emu.requests();
+    let first_write = |needle: &str| {
+        let n = needle.to_ascii_lowercase();
+        reqs.iter()
+            .position(|r| r.is_write() && r.path.to_ascii_lowercase().ends_with(&n))
+            .unwrap_or_else(|| panic!("no write to {needle}"))
+    };
+    for r in &c.regions {
+        let dcra = first_write(&format!(
+            "datacollectionruleassociations/msprom-{}-{}",
+            r.name, r.cluster.name
+        ));
+        let dcr = first_write(&format!(
+            "datacollectionrules/msprom-eastus2-{}",
+            r.cluster.name
+        ));
+        let dce = first_write(&format!(
+            "datacollectionendpoints/msprom-eastus2-{}",
+            r.cluster.name
+        ));
+        let cluster = first_write(&format!("managedclusters/{}", r.cluster.name));
+        assert!(dce < dcr && dcr < dcra && cluster < dcra);
+        assert!(first_write("accounts/amw-contoso-ha") < dcr);
+        let alerts = first_write(&format!("prometheusrulegroups/{}-alerts", r.name));
+        assert!(first_write("actiongroups/hello-alerts") < alerts && cluster < alerts);
+    }
+    assert!(
+        first_write("trafficmanagerprofiles/contoso-ha")
+            < first_write("metricalerts/contoso-ha-failover")
+    );
+
     // Second run: nothing to do, nothing written.
     emu.clear_requests();
     let (plan, report, _) = support::bootstrap(&client, &c).await;
@@ -472,6 +506,54 @@ fn offline_plan_lists_every_monitoring_resource_a_new_section_creates() {
         changes[0].field,
         "properties.azureMonitorProfile.metrics.enabled"
     );
+    let md = infra::offline::render_markdown(&offline);
+    for want in [
+        "| create | Azure Monitor workspace `amw-contoso-ha` | global |",
+        "| create | metric alert `contoso-ha-failover` | global |",
+        "| create | Prometheus rule group `eastus2-alerts` | eastus2 |",
+        "| update | AKS cluster `aks-centralus` | centralus | `properties.azureMonitorProfile.metrics.enabled`: false → true |",
+    ] {
+        assert!(md.contains(want), "missing `{want}` in\n{md}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_in_another_region_is_blocked_and_nothing_is_written() {
+    let emu = Emulator::start().await;
+    let client = support::client(&emu);
+    let c = monitored();
+    let (_, report, _) = support::bootstrap(&client, &c).await;
+    assert!(report.ok());
+    let ws = mon::workspace_id(SUB, c.monitoring.as_ref().unwrap());
+    emu.edit(&ws, |v| v["location"] = json!("westeurope"));
+    // And a change that would otherwise be written.
+    let out = catalogue_with(
+        "",
+        &[(
+            "  - name: centralus\n    priority: 2\n",
+            "  - name: centralus\n    priority: 2\n    inRotation: false\n",
+        )],
+    );
+    emu.clear_requests();
+    let plan = infra::plan::plan(&client, &out).await.unwrap();
+    let text = infra::plan::render_text(&plan);
+    assert!(
+        text.contains("[global] Azure Monitor workspace amw-contoso-ha: BLOCKED")
+            && text.contains(
+                "location is immutable: Azure has \"westeurope\", catalogue wants \"eastus2\""
+            ),
+        "{text}"
+    );
+    let (p, _) = support::progress();
+    let e = infra::apply::apply(&client, &plan, p)
+        .await
+        .expect_err("a blocked plan is refused");
+    assert!(
+        e.to_string()
+            .contains("Azure Monitor workspace amw-contoso-ha"),
+        "{e}"
+    );
+    assert!(emu.writes().is_empty(), "{:?}", emu.writes());
 }
 
 #[test]
