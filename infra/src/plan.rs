@@ -443,7 +443,8 @@ pub fn classify(spec: &Spec, actual: Option<&Value>) -> (Action, Vec<String>) {
     let Some(actual) = actual else {
         return (Action::Create, notes);
     };
-    let changes = spec.diff(actual);
+    let mut changes = spec.diff(actual);
+    changes.iter_mut().for_each(res::monitoring::redact_change);
     let by = |m: Mutability| {
         changes
             .iter()

@@ -713,3 +713,44 @@ async fn the_emulator_refuses_monitoring_bodies_that_break_their_spec() {
         .expect_err("rules are not in the PATCH spec");
     assert!(e.to_string().contains("properties.rules"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_change_is_shown_without_its_query_but_written_in_full() {
+    let emu = Emulator::start().await;
+    let client = support::client(&emu);
+    let c = monitored();
+    let (_, report, _) = support::bootstrap(&client, &c).await;
+    assert!(report.ok());
+    let secret = "https://hooks.example.com/alerts?token=s3cr3t-value";
+    let changed = catalogue_with("", &[("https://hooks.example.com/alerts", secret)]);
+    emu.clear_requests();
+    let (plan, report, _) = support::bootstrap(&client, &changed).await;
+    assert!(report.ok());
+    let text = infra::plan::render_text(&plan);
+    let json = serde_json::to_string(&plan).unwrap();
+    let md = infra::offline::render_markdown(&infra::offline::plan(&c, &changed, "HEAD"));
+    for out in [&text, &json, &md] {
+        assert!(!out.contains("s3cr3t"), "{out}");
+    }
+    assert!(
+        text.contains("https://hooks.example.com/alerts?…"),
+        "{text}"
+    );
+    let ag = emu
+        .resource(&mon::action_group_id(
+            SUB,
+            &c,
+            c.monitoring.as_ref().unwrap(),
+        ))
+        .unwrap();
+    assert_eq!(
+        ag["properties"]["webhookReceivers"][0]["serviceUri"],
+        secret
+    );
+    assert_eq!(
+        emu.writes().len(),
+        1,
+        "only the action group: {:?}",
+        emu.writes()
+    );
+}

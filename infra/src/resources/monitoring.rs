@@ -8,7 +8,8 @@
 //! - action group `<app.name>-alerts`, short name the first 12 characters of `app.name`;
 //! - metric alert `<trafficManager.profile>-failover`;
 //! - data collection endpoint and rule `MSProm-<registry.home>-<cluster>` and association
-//!   `MSProm-<region>-<cluster>` (Microsoft's managed-Prometheus templates), cut to 44 characters;
+//!   `MSProm-<region>-<cluster>` (Microsoft's managed-Prometheus templates), at most 44
+//!   characters (longer ones cut, with a hash of the whole name: see [`prom_name`]);
 //! - rule groups by the monitoring crate's group names (`<region>-sli`, `<region>-alerts`).
 
 use super::{Cmp, Field, Spec, UpdateMode, rg_key, rg_path, tags};
@@ -64,11 +65,53 @@ pub fn failover_alert_name(c: &Catalogue) -> String {
     format!("{}-failover", c.traffic_manager.profile)
 }
 
-fn prom_name(location: &str, cluster: &str) -> String {
-    format!("MSProm-{location}-{cluster}")
-        .chars()
-        .take(DATA_COLLECTION_NAME_MAX)
-        .collect()
+/// `MSProm-<location>-<cluster>`; a longer name is cut and given a hash of the whole name, so
+/// two long cluster names with the same beginning never share one rule.
+pub fn prom_name(location: &str, cluster: &str) -> String {
+    let full = format!("MSProm-{location}-{cluster}");
+    if full.len() <= DATA_COLLECTION_NAME_MAX {
+        return full;
+    }
+    let hash = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, full.as_bytes())
+        .simple()
+        .to_string();
+    let head: String = full.chars().take(DATA_COLLECTION_NAME_MAX - 9).collect();
+    format!("{}-{}", head.trim_end_matches(['-', '.', '_']), &hash[..8])
+}
+
+/// A webhook URL without what may be a credential (userinfo, query, fragment), for output.
+pub fn redact_uri(uri: &str) -> String {
+    match reqwest::Url::parse(uri) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or("");
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            let hidden =
+                if u.query().is_some() || !u.username().is_empty() || u.fragment().is_some() {
+                    "?…"
+                } else {
+                    ""
+                };
+            format!("{}://{host}{port}{}{hidden}", u.scheme(), u.path())
+        }
+        Err(_) => "(unparsable URL)".into(),
+    }
+}
+
+/// Webhook URLs in a planned change, shown without their query or credentials: plan output
+/// goes to terminals, CI logs and PR comments.
+pub fn redact_change(change: &mut super::Change) {
+    if !change.field.contains("webhookReceivers") {
+        return;
+    }
+    for v in [&mut change.actual, &mut change.desired] {
+        if let Some(list) = v.as_array_mut() {
+            for r in list {
+                if let Some(u) = r.get("serviceUri").and_then(Value::as_str) {
+                    r["serviceUri"] = Value::String(redact_uri(u));
+                }
+            }
+        }
+    }
 }
 
 /// Whether an action group is created: something alerts and someone is to be told.
@@ -159,6 +202,56 @@ pub fn endpoint_dimension(c: &Catalogue) -> Value {
         json!({ "name": "EndpointName", "operator": "Include", "values": ["*"] })
     } else {
         json!({ "name": "EndpointName", "operator": "Exclude", "values": out })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_data_collection_names_stay_distinct_and_within_44() {
+        assert_eq!(
+            prom_name("eastus2", "aks-eastus2"),
+            "MSProm-eastus2-aks-eastus2"
+        );
+        let a = prom_name("eastus2", "aks-contoso-production-hello-world-centralus-01");
+        let b = prom_name("eastus2", "aks-contoso-production-hello-world-centralus-02");
+        assert_ne!(a, b);
+        assert!(a.len() <= 44 && b.len() <= 44, "{a} {b}");
+        assert!(a.starts_with("MSProm-eastus2-aks-contoso"), "{a}");
+        assert_eq!(
+            a,
+            prom_name("eastus2", "aks-contoso-production-hello-world-centralus-01")
+        );
+    }
+
+    #[test]
+    fn webhook_urls_lose_their_query_and_credentials_in_output() {
+        assert_eq!(
+            redact_uri("https://hooks.example.com/alerts?token=s3cret"),
+            "https://hooks.example.com/alerts?…"
+        );
+        assert_eq!(
+            redact_uri("https://user:pw@hooks.example.com:8443/a/b"),
+            "https://hooks.example.com:8443/a/b?…"
+        );
+        assert_eq!(
+            redact_uri("https://hooks.example.com/a"),
+            "https://hooks.example.com/a"
+        );
+        let mut c = super::super::Change {
+            field: "properties.webhookReceivers".into(),
+            actual: json!([{"name": "webhook-1", "serviceUri": "https://h.example/x?sig=abc"}]),
+            desired: json!([{"name": "webhook-1", "serviceUri": "https://h.example/y?sig=def"}]),
+            mutability: super::super::Mutability::Mutable,
+        };
+        redact_change(&mut c);
+        let text = format!("{} {}", c.actual, c.desired);
+        assert!(
+            !text.contains("sig=") && text.contains("https://h.example/y?…"),
+            "{text}"
+        );
     }
 }
 
