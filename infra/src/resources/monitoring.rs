@@ -205,56 +205,6 @@ pub fn endpoint_dimension(c: &Catalogue) -> Value {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_data_collection_names_stay_distinct_and_within_44() {
-        assert_eq!(
-            prom_name("eastus2", "aks-eastus2"),
-            "MSProm-eastus2-aks-eastus2"
-        );
-        let a = prom_name("eastus2", "aks-contoso-production-hello-world-centralus-01");
-        let b = prom_name("eastus2", "aks-contoso-production-hello-world-centralus-02");
-        assert_ne!(a, b);
-        assert!(a.len() <= 44 && b.len() <= 44, "{a} {b}");
-        assert!(a.starts_with("MSProm-eastus2-aks-contoso"), "{a}");
-        assert_eq!(
-            a,
-            prom_name("eastus2", "aks-contoso-production-hello-world-centralus-01")
-        );
-    }
-
-    #[test]
-    fn webhook_urls_lose_their_query_and_credentials_in_output() {
-        assert_eq!(
-            redact_uri("https://hooks.example.com/alerts?token=s3cret"),
-            "https://hooks.example.com/alerts?…"
-        );
-        assert_eq!(
-            redact_uri("https://user:pw@hooks.example.com:8443/a/b"),
-            "https://hooks.example.com:8443/a/b?…"
-        );
-        assert_eq!(
-            redact_uri("https://hooks.example.com/a"),
-            "https://hooks.example.com/a"
-        );
-        let mut c = super::super::Change {
-            field: "properties.webhookReceivers".into(),
-            actual: json!([{"name": "webhook-1", "serviceUri": "https://h.example/x?sig=abc"}]),
-            desired: json!([{"name": "webhook-1", "serviceUri": "https://h.example/y?sig=def"}]),
-            mutability: super::super::Mutability::Mutable,
-        };
-        redact_change(&mut c);
-        let text = format!("{} {}", c.actual, c.desired);
-        assert!(
-            !text.contains("sig=") && text.contains("https://h.example/y?…"),
-            "{text}"
-        );
-    }
-}
-
 pub fn failover_alert_spec(sub: &str, c: &Catalogue, m: &Monitoring) -> Spec {
     let profile = super::tm_profile_id(sub, c);
     let criteria = json!({
@@ -492,4 +442,54 @@ pub fn rule_group_specs(sub: &str, c: &Catalogue, m: &Monitoring, r: &Region) ->
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_data_collection_names_stay_distinct_and_within_44() {
+        assert_eq!(
+            prom_name("eastus2", "aks-eastus2"),
+            "MSProm-eastus2-aks-eastus2"
+        );
+        let a = prom_name("eastus2", "aks-contoso-production-hello-world-centralus-01");
+        let b = prom_name("eastus2", "aks-contoso-production-hello-world-centralus-02");
+        assert_ne!(a, b);
+        assert!(a.len() <= 44 && b.len() <= 44, "{a} {b}");
+        assert!(a.starts_with("MSProm-eastus2-aks-contoso"), "{a}");
+        assert_eq!(
+            a,
+            prom_name("eastus2", "aks-contoso-production-hello-world-centralus-01")
+        );
+    }
+
+    #[test]
+    fn webhook_urls_lose_their_query_and_credentials_in_output() {
+        assert_eq!(
+            redact_uri("https://hooks.example.com/alerts?token=s3cret"),
+            "https://hooks.example.com/alerts?…"
+        );
+        assert_eq!(
+            redact_uri("https://user:pw@hooks.example.com:8443/a/b"),
+            "https://hooks.example.com:8443/a/b?…"
+        );
+        assert_eq!(
+            redact_uri("https://hooks.example.com/a"),
+            "https://hooks.example.com/a"
+        );
+        let mut c = super::super::Change {
+            field: "properties.webhookReceivers".into(),
+            actual: json!([{"name": "webhook-1", "serviceUri": "https://h.example/x?sig=abc"}]),
+            desired: json!([{"name": "webhook-1", "serviceUri": "https://h.example/y?sig=def"}]),
+            mutability: super::super::Mutability::Mutable,
+        };
+        redact_change(&mut c);
+        let text = format!("{} {}", c.actual, c.desired);
+        assert!(
+            !text.contains("sig=") && text.contains("https://h.example/y?…"),
+            "{text}"
+        );
+    }
 }
