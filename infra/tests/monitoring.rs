@@ -677,6 +677,29 @@ async fn the_emulator_refuses_monitoring_bodies_that_break_their_spec() {
         );
         assert!(emu.resource(&path).is_none(), "nothing stored for {path}");
     }
+    // The cluster's add-on flag is checked too (it was `any` before managed Prometheus).
+    let e = support::put(
+        &client,
+        &cluster,
+        "2025-10-01",
+        &json!({"location": "eastus2", "identity": {"type": "SystemAssigned"},
+            "properties": {"dnsPrefix": "aks", "azureMonitorProfile": {"metrics": {"enable": true}}}}),
+        R::ManagedCluster,
+        "typo",
+    )
+    .await
+    .expect_err("a misspelt add-on flag is refused");
+    assert!(
+        e.to_string()
+            .contains("properties.azureMonitorProfile.metrics.enable"),
+        "{e}"
+    );
+    assert!(
+        emu.resource(&cluster).unwrap()["properties"]
+            .get("azureMonitorProfile")
+            .is_none(),
+        "nothing stored"
+    );
     // The same minimal bodies without the offending property are accepted.
     support::put(
         &client,
