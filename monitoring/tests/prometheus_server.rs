@@ -1,7 +1,8 @@
 //! A real Prometheus server (Debian's `prometheus`) on 127.0.0.1 scrapes the real service
 //! binary under load, with a share of `GET /default` made to fail (`INJECT_ERROR_RATIO`), and
 //! evaluates the generated rules: every series the rules read exists with the labels they use,
-//! and the availability recording rule reports the injected error share.
+//! and the availability recording rule reports the injected error share. The scrape config
+//! carries the same `region` relabeling `gen` renders into every PodMonitor.
 
 use monitoring::{Objectives, metrics, region_rule_groups, to_rule_file};
 use serde_json::Value;
@@ -152,7 +153,9 @@ fn prometheus_scrapes_the_service_and_the_rules_see_the_injected_errors() {
         format!(
             "global: {{ scrape_interval: 1s, evaluation_interval: 1s }}\n\
              rule_files: [rules.yaml]\n\
-             scrape_configs:\n  - job_name: service\n    static_configs:\n      - targets: ['127.0.0.1:{svc_port}']\n"
+             scrape_configs:\n  - job_name: service\n    static_configs:\n      - targets: ['127.0.0.1:{svc_port}']\n    metrics_path: {path}\n    relabel_configs: [{relabel}]\n",
+            path = monitoring::scrape::METRICS_PATH,
+            relabel = monitoring::scrape::region_relabeling(REGION).to_prometheus(),
         ),
     )
     .unwrap();
