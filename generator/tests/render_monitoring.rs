@@ -78,6 +78,19 @@ fn promtool_accepts_every_rendered_rule_file() {
 }
 
 #[test]
+fn promtool_accepts_every_committed_rule_file() {
+    // The drift gate keeps the committed tree equal to a render of the shipped catalogue.
+    let root = helpers::repo_root();
+    let committed = rule_files(&root);
+    assert!(
+        !committed.is_empty(),
+        "the shipped catalogue turns alerts on"
+    );
+    let refs: Vec<&Path> = committed.iter().map(|p| p.as_path()).collect();
+    promtool_check(&refs, &root);
+}
+
+#[test]
 fn the_switches_decide_what_is_rendered_and_turning_them_off_removes_it() {
     let on = helpers::default_catalogue_text();
     assert!(on.contains(MONITORING_END));
