@@ -204,3 +204,28 @@ fn a_bad_monitoring_section_is_refused_located_and_nothing_is_written() {
         assert!(!repo.path().join("overlays").exists() && !repo.path().join("alerts").exists());
     }
 }
+
+#[test]
+fn the_pod_monitor_scrapes_at_the_catalogue_interval() {
+    let text = helpers::default_catalogue_text().replace(
+        MONITORING_END,
+        &format!("{MONITORING_END}  scrapeIntervalSeconds: 15\n"),
+    );
+    let repo = temp_repo(&text);
+    let out = gen_in(repo.path(), &["render", "--all"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for region in ["eastus2", "centralus"] {
+        let pm = std::fs::read_to_string(
+            repo.path()
+                .join(format!("overlays/{region}/podmonitor.yaml")),
+        )
+        .unwrap();
+        assert!(pm.contains("      interval: \"15s\"\n"), "{pm}");
+        assert!(
+            pm.contains(&format!("          replacement: {region}\n")),
+            "{pm}"
+        );
+    }
+    let out = gen_in(repo.path(), &["validate"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
