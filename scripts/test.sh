@@ -63,7 +63,7 @@ cargo gen render --all >/dev/null
 cargo nextest run -p generator --locked --profile ci
 trap - ERR
 restore_catalogue
-git diff --exit-code -- catalogue.yaml overlays clusters
+git diff --exit-code -- catalogue.yaml overlays clusters alerts
 
 step "service image: build with podman, run, probe, SIGTERM"
 bash service/scripts/image-smoke.sh

@@ -47,6 +47,32 @@ const SHUTDOWN: &str =
     "    drainSeconds: 10\n    inFlightTimeoutSeconds: 10\n    terminationGracePeriodSeconds: 30";
 const SERVICE_PORT: &str = "  servicePort: 80\n";
 const REPO: &str = "repo: https://github.com/contoso/ha-gitops";
+/// Where the cases insert a `monitoring` section (the fixture has none).
+const MON_AT: &str = "\nregions:\n";
+const MON: &str = "
+monitoring:
+  resourceGroup: rg-ha-monitoring
+  workspace: amw-contoso-ha
+  objectives:
+    availabilityPercent: 99.9
+    latencyP99Milliseconds: 300
+  receivers:
+    emails:
+      - oncall@example.com
+      - ops@example.com
+    webhooks:
+      - https://hooks.example.com/alerts
+
+regions:
+";
+const RECEIVERS: &str = "  receivers:
+    emails:
+      - oncall@example.com
+      - ops@example.com
+    webhooks:
+      - https://hooks.example.com/alerts
+";
+const WORKSPACE: &str = "  workspace: amw-contoso-ha\n";
 
 const CASES: &[Case] = &[
     // catalogue/regions
@@ -1147,6 +1173,270 @@ const CASES: &[Case] = &[
         "branch:",
         "",
         &[],
+    ),
+    // catalogue/monitoring
+    case(
+        "monitoring-availability",
+        &[
+            (MON_AT, MON),
+            ("availabilityPercent: 99.9", "availabilityPercent: 100"),
+        ],
+        "availabilityPercent",
+        "",
+        &[
+            (MON_AT, MON),
+            ("availabilityPercent: 99.9", "availabilityPercent: 99.99"),
+        ],
+    ),
+    case(
+        "monitoring-availability",
+        &[
+            (MON_AT, MON),
+            ("availabilityPercent: 99.9", "availabilityPercent: 0"),
+        ],
+        "availabilityPercent",
+        "",
+        &[],
+    ),
+    case(
+        "monitoring-availability",
+        &[
+            (MON_AT, MON),
+            ("availabilityPercent: 99.9", "availabilityPercent: 93"),
+        ],
+        "availabilityPercent",
+        "",
+        &[
+            (MON_AT, MON),
+            ("availabilityPercent: 99.9", "availabilityPercent: 93.1"),
+        ],
+    ),
+    case(
+        "monitoring-latency",
+        &[
+            (MON_AT, MON),
+            ("latencyP99Milliseconds: 300", "latencyP99Milliseconds: 0"),
+        ],
+        "latencyP99Milliseconds",
+        "",
+        &[
+            (MON_AT, MON),
+            ("latencyP99Milliseconds: 300", "latencyP99Milliseconds: 1"),
+        ],
+    ),
+    case(
+        "monitoring-latency",
+        &[
+            (MON_AT, MON),
+            (
+                "latencyP99Milliseconds: 300",
+                "latencyP99Milliseconds: 60000",
+            ),
+        ],
+        "latencyP99Milliseconds",
+        "",
+        &[
+            (MON_AT, MON),
+            (
+                "latencyP99Milliseconds: 300",
+                "latencyP99Milliseconds: 59999",
+            ),
+        ],
+    ),
+    case(
+        "monitoring-receivers",
+        &[(MON_AT, MON), (RECEIVERS, "")],
+        "monitoring:",
+        "",
+        &[
+            (MON_AT, MON),
+            (RECEIVERS, "  alerts: false\n  failoverAlert: false\n"),
+        ],
+    ),
+    case(
+        "monitoring-receivers",
+        &[
+            (MON_AT, MON),
+            (RECEIVERS, "  alerts: false\n  receivers: {}\n"),
+        ],
+        "receivers: {}",
+        "",
+        &[
+            (MON_AT, MON),
+            (
+                RECEIVERS,
+                "  alerts: false\n  receivers: { webhooks: [\"https://h.example.com\"] }\n",
+            ),
+        ],
+    ),
+    case(
+        "monitoring-receivers",
+        &[(MON_AT, MON), ("- ops@example.com", "- OnCall@example.com")],
+        "OnCall@example.com",
+        "",
+        &[(MON_AT, MON), ("- ops@example.com", "- oncall@example.org")],
+    ),
+    case(
+        "monitoring-email",
+        &[(MON_AT, MON), ("- ops@example.com", "- ops.example.com")],
+        "ops.example.com",
+        "",
+        &[
+            (MON_AT, MON),
+            ("- ops@example.com", "- ops+ha@eu.example.com"),
+        ],
+    ),
+    case(
+        "monitoring-email",
+        &[(MON_AT, MON), ("- ops@example.com", "- ops@example")],
+        "ops@example",
+        "",
+        &[],
+    ),
+    case(
+        "monitoring-email",
+        &[
+            (MON_AT, MON),
+            ("- ops@example.com", "- ops@ops@example.com"),
+        ],
+        "ops@ops@example.com",
+        "",
+        &[],
+    ),
+    case(
+        "monitoring-email",
+        &[
+            (MON_AT, MON),
+            ("- ops@example.com", "- \"ops team@example.com\""),
+        ],
+        "ops team@example.com",
+        "",
+        &[],
+    ),
+    case(
+        "monitoring-email",
+        &[(MON_AT, MON), ("- ops@example.com", "- \"@example.com\"")],
+        "\"@example.com",
+        "",
+        &[],
+    ),
+    case(
+        "monitoring-webhook",
+        &[(MON_AT, MON), ("- https://hooks", "- http://hooks")],
+        "http://hooks",
+        "",
+        &[(MON_AT, MON), ("- https://hooks", "- https://alerts.hooks")],
+    ),
+    case(
+        "monitoring-webhook",
+        &[(MON_AT, MON), ("- https://hooks", "- ftp://hooks")],
+        "ftp://hooks",
+        "",
+        &[],
+    ),
+    case(
+        "monitoring-webhook",
+        &[
+            (MON_AT, MON),
+            ("- https://hooks", "- https://bot:s3cret@hooks"),
+        ],
+        "bot:s3cret@hooks",
+        "",
+        &[
+            (MON_AT, MON),
+            ("- https://hooks", "- https://hooks.example.com:8443/bot"),
+        ],
+    ),
+    case(
+        "monitoring-names",
+        &[(MON_AT, MON), (WORKSPACE, "  workspace: amw_contoso\n")],
+        "workspace: amw_contoso",
+        "",
+        &[(MON_AT, MON), (WORKSPACE, "  workspace: amw1\n")],
+    ),
+    case(
+        "monitoring-names",
+        &[(MON_AT, MON), (WORKSPACE, "  workspace: amw-\n")],
+        "workspace: amw-",
+        "",
+        &[],
+    ),
+    case(
+        "monitoring-names",
+        &[(MON_AT, MON), (WORKSPACE, "  workspace: amw\n")],
+        "workspace: amw",
+        "",
+        &[],
+    ),
+    case(
+        "monitoring-names",
+        &[
+            (MON_AT, MON),
+            ("resourceGroup: rg-ha-monitoring", "resourceGroup: rg-ha."),
+        ],
+        "resourceGroup: rg-ha.",
+        "",
+        &[
+            (MON_AT, MON),
+            (
+                "resourceGroup: rg-ha-monitoring",
+                "resourceGroup: rg_ha(mon).1",
+            ),
+        ],
+    ),
+    case(
+        "monitoring-scrape",
+        &[
+            (MON_AT, MON),
+            (
+                WORKSPACE,
+                "  workspace: amw-contoso-ha\n  scrapeIntervalSeconds: 36\n",
+            ),
+        ],
+        "scrapeIntervalSeconds",
+        "",
+        &[
+            (MON_AT, MON),
+            (
+                WORKSPACE,
+                "  workspace: amw-contoso-ha\n  scrapeIntervalSeconds: 35\n",
+            ),
+        ],
+    ),
+    case(
+        "monitoring-scrape",
+        &[
+            (MON_AT, MON),
+            (
+                WORKSPACE,
+                "  workspace: amw-contoso-ha\n  scrapeIntervalSeconds: 9\n",
+            ),
+        ],
+        "scrapeIntervalSeconds",
+        "",
+        &[
+            (MON_AT, MON),
+            (
+                WORKSPACE,
+                "  workspace: amw-contoso-ha\n  scrapeIntervalSeconds: 10\n",
+            ),
+        ],
+    ),
+    case(
+        "monitoring-scrape",
+        &[
+            (MON_AT, MON),
+            (WORKSPACE, "  workspace: amw-contoso-ha\n  scrape: false\n"),
+        ],
+        "scrape: false",
+        "",
+        &[
+            (MON_AT, MON),
+            (
+                WORKSPACE,
+                "  workspace: amw-contoso-ha\n  scrape: false\n  alerts: false\n",
+            ),
+        ],
     ),
 ];
 

@@ -9,7 +9,10 @@
 //! - Flux: `clusters/R/kustomization.yaml` + `clusters/R/<app>.yaml`, a Flux `Kustomization`
 //!   whose path is `./overlays/R` and whose source is the GitRepository the AKS Flux
 //!   configuration creates (`gitops.sourceName`);
-//! - Argo CD: `argocd/R/application.yaml`, an `Application` applied to that cluster's Argo CD.
+//! - Argo CD: `argocd/R/application.yaml`, an `Application` applied to that cluster's Argo CD;
+//! - with `monitoring.scrape`: `overlays/R/podmonitor.yaml`, the managed Prometheus agent's
+//!   PodMonitor; with `monitoring.alerts`: `alerts/R/rules.yaml`, the region's Prometheus
+//!   rules (what `infra` creates as rule groups), for review and drift checks.
 
 use crate::hydrate::BaseNames;
 use crate::tree::{RegionSelection, RenderedTree, UnknownRegion};
@@ -28,6 +31,10 @@ pub enum Error {
     UnknownRegion(#[from] UnknownRegion),
     #[error("template {name}: {message}")]
     Template { name: String, message: String },
+    #[error(
+        "catalogue.yaml: monitoring.objectives: {0}\n  help: the catalogue rules should have refused this; fix monitoring.objectives"
+    )]
+    Objectives(#[from] monitoring::ObjectiveError),
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -50,6 +57,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "overlay/patch-poddisruptionbudget.yaml",
         include_str!("../templates/overlay/patch-poddisruptionbudget.yaml"),
+    ),
+    (
+        "overlay/podmonitor.yaml",
+        include_str!("../templates/overlay/podmonitor.yaml"),
     ),
     (
         "flux/kustomization.yaml",
@@ -176,6 +187,7 @@ fn context(catalogue: &Catalogue, base: &BaseNames, region: &Region) -> serde_js
             "branch": g.branch,
             "project": g.argocd_project,
         },
+        "monitoring": scrape_context(catalogue, base, region),
         "region": {
             "name": region.name,
             "priority": region.priority,
@@ -192,6 +204,52 @@ fn context(catalogue: &Catalogue, base: &BaseNames, region: &Region) -> serde_js
             "application": format!("{}-{}", app.name, region.name),
         },
     })
+}
+
+/// What the PodMonitor template needs, or `null` when nothing is scraped.
+fn scrape_context(catalogue: &Catalogue, base: &BaseNames, region: &Region) -> serde_json::Value {
+    let Some(m) = catalogue.monitoring.as_ref().filter(|m| m.scrape) else {
+        return serde_json::Value::Null;
+    };
+    let relabel = monitoring::scrape::region_relabeling(&region.name);
+    // Pairs, not a map: a template map iterates in no fixed order, and output is deterministic.
+    let selector: Vec<[&String; 2]> = base.pod_selector.iter().map(|(k, v)| [k, v]).collect();
+    json!({
+        "selector": selector,
+        "path": monitoring::scrape::METRICS_PATH,
+        "interval": format!("{}s", m.scrape_interval_seconds),
+        "relabel": {
+            "action": relabel.action,
+            "target_label": relabel.target_label,
+            "replacement": relabel.replacement,
+        },
+    })
+}
+
+/// `alerts/<region>/rules.yaml`: the region's Prometheus rules (the same `infra` creates as
+/// rule groups), for review, when the catalogue turns alerts on.
+fn rule_file(catalogue: &Catalogue, region: &Region) -> Result<Option<(PathBuf, String)>, Error> {
+    let Some(objectives) = monitoring::from_catalogue::objectives(catalogue) else {
+        return Ok(None);
+    };
+    if !catalogue.monitoring.as_ref().is_some_and(|m| m.alerts) {
+        return Ok(None);
+    }
+    objectives.check()?;
+    let groups = monitoring::region_rule_groups(
+        &objectives,
+        &region.name,
+        &monitoring::from_catalogue::runbook_url(catalogue),
+    );
+    let file = monitoring::to_rule_file(&groups);
+    // The crate's own header line gives way to gen's.
+    let body = file
+        .split_once('\n')
+        .map_or(file.as_str(), |(_, rest)| rest);
+    Ok(Some((
+        PathBuf::from(format!("alerts/{}/rules.yaml", region.name)),
+        format!("{}{body}", header()),
+    )))
 }
 
 /// The files of one region: `(repository-relative path, content)`.
@@ -230,6 +288,12 @@ pub fn render_region(
             format!("overlays/{r}/patch-poddisruptionbudget.yaml"),
         ),
     ];
+    if catalogue.monitoring.as_ref().is_some_and(|m| m.scrape) {
+        jobs.push((
+            "overlay/podmonitor.yaml",
+            format!("overlays/{r}/podmonitor.yaml"),
+        ));
+    }
     match catalogue.gitops.engine {
         GitOpsEngine::Flux => {
             jobs.push((
@@ -249,7 +313,8 @@ pub fn render_region(
         }
     }
     let head = header();
-    jobs.into_iter()
+    let mut files = jobs
+        .into_iter()
         .map(|(name, path)| {
             let body = t.render(name, &ctx).map_err(|e| Error::Template {
                 name: name.into(),
@@ -263,7 +328,9 @@ pub fn render_region(
             }
             Ok((PathBuf::from(path), text))
         })
-        .collect()
+        .collect::<Result<Vec<_>, Error>>()?;
+    files.extend(rule_file(catalogue, region)?);
+    Ok(files)
 }
 
 /// Renders the selected regions: a pure function of (catalogue, base names, templates) to a

@@ -37,6 +37,7 @@ struct Case {
 
 const DEP: &str = "base/deployment.yaml";
 const PATCH: &str = "overlays/eastus2/patch-deployment.yaml";
+const PODMON: &str = "overlays/eastus2/podmonitor.yaml";
 
 fn deployment(objects: &mut [Object]) -> &mut Value {
     &mut objects
@@ -399,6 +400,120 @@ const CASES: &[Case] = &[
         edit: Edit::Tree("clusters/eastus2/hello.yaml", "prune: true", "prune: false"),
         subject: "Kustomization/hello: spec.prune",
         file: "clusters/eastus2/hello.yaml",
+    },
+    Case {
+        rule: "k8s-schema",
+        edit: Edit::Tree(
+            PODMON,
+            "  podMetricsEndpoints:\n",
+            "  podMetricEndpoints: []\n  podMetricsEndpoints:\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricEndpoints",
+        file: PODMON,
+    },
+    Case {
+        rule: "k8s-schema",
+        edit: Edit::Tree(PODMON, "    - port: http\n", "    - scheme: http\n"),
+        subject: "PodMonitor/hello",
+        file: PODMON,
+    },
+    Case {
+        rule: "k8s-schema",
+        edit: Edit::Tree(
+            PODMON,
+            "apiVersion: azmonitoring.coreos.com/v1",
+            "apiVersion: monitoring.coreos.com/v1",
+        ),
+        subject: "PodMonitor/hello: apiVersion",
+        file: "overlays/eastus2",
+    },
+    Case {
+        rule: "monitoring-pod-monitor",
+        edit: Edit::Tree(
+            PODMON,
+            "      app.kubernetes.io/instance: hello\n",
+            "      app.kubernetes.io/instance: hello-canary\n",
+        ),
+        subject: "PodMonitor/hello: spec.selector",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-pod-monitor",
+        edit: Edit::Tree(
+            "overlays/eastus2/kustomization.yaml",
+            "  - podmonitor.yaml\n",
+            "",
+        ),
+        subject: "",
+        file: "overlays/eastus2",
+    },
+    Case {
+        rule: "monitoring-pod-monitor",
+        edit: Edit::Tree(
+            PODMON,
+            "  selector:\n",
+            "  namespaceSelector:\n    matchNames: [default]\n  selector:\n",
+        ),
+        subject: "PodMonitor/hello: spec.namespaceSelector",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-scrape-target",
+        edit: Edit::Tree(PODMON, "      path: /metrics\n", "      path: /stats\n"),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].path",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-scrape-target",
+        edit: Edit::Tree(PODMON, "    - port: http\n", "    - port: metrics\n"),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-scrape-target",
+        edit: Edit::Tree(PODMON, "      interval: \"30s\"\n", "      interval: 5m\n"),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].interval",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-region-label",
+        edit: Edit::Tree(
+            PODMON,
+            "          replacement: eastus2\n",
+            "          replacement: centralus\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].relabelings[0]",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-region-label",
+        edit: Edit::Tree(
+            PODMON,
+            "          replacement: eastus2\n",
+            "          replacement: eastus2\n      metricRelabelings:\n        - action: labeldrop\n          regex: region\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].metricRelabelings",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "    - ports:\n        - port: http\n",
+            "    - from:\n        - ipBlock:\n            cidr: 0.0.0.0/0\n      ports:\n        - port: http\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "    - ports:\n        - port: http\n",
+            "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              k8s-app: kube-dns\n      ports:\n        - port: http\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
     },
     Case {
         rule: "waiver-valid",

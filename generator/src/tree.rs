@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Top-level directories `gen` owns. Nothing else in the repository is ever written by it.
-pub const GENERATED_DIRS: &[&str] = &["overlays", "clusters", "argocd"];
+pub const GENERATED_DIRS: &[&str] = &["overlays", "clusters", "argocd", "alerts"];
 
 /// Repository-relative paths (forward slashes) to file contents, sorted for determinism.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

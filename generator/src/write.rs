@@ -1,8 +1,9 @@
 //! Writing a [`RenderedTree`] into the repository atomically, and checking the repository
 //! against one.
 //!
-//! Ownership: gen owns `overlays/<region>/`, `clusters/<region>/` and `argocd/<region>/` for
-//! the regions in scope (with `All`: every directory under those three), and nothing else.
+//! Ownership: gen owns `overlays/<region>/`, `clusters/<region>/`, `argocd/<region>/` and
+//! `alerts/<region>/` for the regions in scope (with `All`: every directory under those four),
+//! and nothing else.
 //! Within its scope the disk must end up equal to the tree: changed and new files written,
 //! files not in the tree removed, emptied directories removed, unchanged files untouched
 //! (same bytes, same mtime).
@@ -179,7 +180,7 @@ fn scope_dirs(
             return Err(Error::Unsafe {
                 path: p.clone(),
                 message:
-                    "is not `<overlays|clusters|argocd>/<region>/<file>.yaml`; nothing was written"
+                    "is not `<overlays|clusters|argocd|alerts>/<region>/<file>.yaml`; nothing was written"
                         .into(),
             });
         }
@@ -278,7 +279,7 @@ fn plan<'t>(
         if !safe {
             return Err(Error::Unsafe {
                 path: p.clone(),
-                message: "gen only writes <overlays|clusters|argocd>/<region>/...".into(),
+                message: "gen only writes <overlays|clusters|argocd|alerts>/<region>/...".into(),
             });
         }
     }

@@ -54,7 +54,7 @@ fn first_commit_adds_every_region_and_only_generated_paths() {
     assert!(
         files.iter().all(|l| {
             let p = l.split('\t').nth(1).unwrap();
-            p.starts_with("overlays/") || p.starts_with("clusters/")
+            p.starts_with("overlays/") || p.starts_with("clusters/") || p.starts_with("alerts/")
         }),
         "{files:?}"
     );

@@ -93,13 +93,13 @@ fn second_render_writes_nothing_and_check_is_clean() {
     let repo = temp_repo(&helpers::default_catalogue_text());
     let first = gen_in(repo.path(), &["render"]);
     assert!(first.status.success(), "{}", stderr(&first));
-    assert!(stdout(&first).contains("14 written"), "{}", stdout(&first));
+    assert!(stdout(&first).contains("18 written"), "{}", stdout(&first));
     let before = snapshot(repo.path());
     std::thread::sleep(std::time::Duration::from_millis(20));
     let second = gen_in(repo.path(), &["render", "--all"]);
     assert!(second.status.success());
     assert!(
-        stdout(&second).contains("0 written, 0 removed, 14 unchanged"),
+        stdout(&second).contains("0 written, 0 removed, 18 unchanged"),
         "{}",
         stdout(&second)
     );

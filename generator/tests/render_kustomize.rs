@@ -119,6 +119,17 @@ fn every_region_builds_with_kubectl_and_carries_the_catalogue_values() {
                     assert_eq!(hpa["metadata"]["namespace"], d["metadata"]["namespace"]);
                     let ns = find(&built, "Namespace");
                     assert_eq!(ns["metadata"]["name"], c.app.namespace());
+                    // The agent's PodMonitor: in the pods' namespace, selecting them, with the
+                    // region relabeling the alert rules select on.
+                    let pm = find(&built, "PodMonitor");
+                    assert_eq!(pm["apiVersion"], "azmonitoring.coreos.com/v1");
+                    assert_eq!(pm["metadata"]["namespace"], d["metadata"]["namespace"]);
+                    assert_eq!(pm["spec"]["selector"]["matchLabels"], d["spec"]["selector"]["matchLabels"]);
+                    let ep = &pm["spec"]["podMetricsEndpoints"][0];
+                    assert_eq!(ep["port"], ctr["ports"][0]["name"]);
+                    assert_eq!(ep["path"], "/metrics");
+                    assert_eq!(ep["relabelings"][0]["targetLabel"], "region");
+                    assert_eq!(ep["relabelings"][0]["replacement"], r.as_str());
                     let all = serde_json::to_string(&built).unwrap();
                     assert!(!all.contains("set-by-overlay"), "a placeholder survived in {r}");
 

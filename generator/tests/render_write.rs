@@ -24,8 +24,8 @@ fn no_staging_left(repo: &Path) {
 fn a_failure_at_any_move_of_a_fresh_render_leaves_nothing() {
     let repo = temp_repo(&helpers::default_catalogue_text());
     let before = snapshot(repo.path());
-    // 2 regions × (overlays, clusters) = 4 directory moves; fail after each of them.
-    for n in 1..=4 {
+    // 2 regions × (overlays, clusters, alerts) = 6 directory moves; fail after each of them.
+    for n in 1..=6 {
         let out = gen_env(
             repo.path(),
             &["render"],
@@ -40,9 +40,9 @@ fn a_failure_at_any_move_of_a_fresh_render_leaves_nothing() {
         assert_eq!(snapshot(repo.path()), before, "n={n}: the tree changed");
         no_staging_left(repo.path());
     }
-    // With no failure injected the same render succeeds and writes the 14 files.
+    // With no failure injected the same render succeeds and writes the 18 files.
     let out = gen_in(repo.path(), &["render"]);
-    assert!(stdout(&out).contains("14 written"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("18 written"), "{}", stdout(&out));
     no_staging_left(repo.path());
 }
 

@@ -4,12 +4,14 @@
 //! resource (created by `infra`).
 //!
 //! Every expression reads only series the service itself exposes on `/metrics` (the names in
-//! [`metrics`]); a test scrapes the real binary to prove each one exists with its labels.
+//! [`metrics`]), selected by the `region` label the scrape adds ([`scrape`]); a test scrapes
+//! the real binary with that relabeling to prove each one exists with its labels.
 
 pub mod arm;
 pub mod from_catalogue;
 pub mod metrics;
 pub mod rules;
+pub mod scrape;
 
 pub use rules::{Alert, Record, Rule, RuleGroup, Severity, region_rule_groups};
 

@@ -1,5 +1,6 @@
 //! The series the rules read: every one is exposed by the service itself (see
-//! `service/src/metrics.rs`); the real-Prometheus test checks each exists with these labels.
+//! `service/src/metrics.rs`) except `region`, which the scrape adds; the real-Prometheus test
+//! checks each exists with these labels.
 
 /// Counter of answered requests, labels `route` and `status`.
 pub const REQUESTS: &str = "http_requests_total";
@@ -13,10 +14,14 @@ pub const START_TIME: &str = "process_start_time_seconds";
 /// The `route` label value of `GET /default`, the request the objectives are about.
 pub const ROUTE_DEFAULT: &str = "default";
 
+/// The label every rule selects its region by. The service does not set it: the scrape does
+/// (see [`crate::scrape::region_relabeling`]), so one binary serves every region unchanged.
+pub const REGION_LABEL: &str = "region";
+
 /// Every (metric, labels it is filtered or grouped by) pair the rules use.
 pub const USED: &[(&str, &[&str])] = &[
-    (REQUESTS, &["route", "status"]),
-    (DURATION_BUCKET, &["route", "le"]),
-    (READY, &[]),
-    (START_TIME, &[]),
+    (REQUESTS, &["route", "status", REGION_LABEL]),
+    (DURATION_BUCKET, &["route", "le", REGION_LABEL]),
+    (READY, &[REGION_LABEL]),
+    (START_TIME, &[REGION_LABEL]),
 ];

@@ -3,7 +3,7 @@
 //! and readiness failing longer than Traffic Manager's detection time.
 
 use crate::Objectives;
-use crate::metrics::{DURATION_BUCKET, READY, REQUESTS, ROUTE_DEFAULT, START_TIME};
+use crate::metrics::{DURATION_BUCKET, READY, REGION_LABEL, REQUESTS, ROUTE_DEFAULT, START_TIME};
 use std::collections::BTreeMap;
 
 /// (burn rate, long window, short window): 2 % of a 30-day budget in 1 h, 5 % in 6 h (page).
@@ -86,8 +86,11 @@ pub const LATENCY_P99: &str = "region:service_latency_seconds:p99_5m";
 /// `runbook` is the URL of the runbook page; each alert links to its own anchor there.
 pub fn region_rule_groups(objectives: &Objectives, region: &str, runbook: &str) -> Vec<RuleGroup> {
     let region_label = BTreeMap::from([("region".to_string(), region.to_string())]);
-    let errors = format!("{REQUESTS}{{route=\"{ROUTE_DEFAULT}\",status=~\"5..\"}}");
-    let all = format!("{REQUESTS}{{route=\"{ROUTE_DEFAULT}\"}}");
+    // Raw series are selected by the label the scrape adds, so the rules mean the same in a
+    // workspace (or any Prometheus) holding every region's series.
+    let in_region = format!("{REGION_LABEL}=\"{region}\"");
+    let errors = format!("{REQUESTS}{{{in_region},route=\"{ROUTE_DEFAULT}\",status=~\"5..\"}}");
+    let all = format!("{REQUESTS}{{{in_region},route=\"{ROUTE_DEFAULT}\"}}");
     let mut records: Vec<Rule> = WINDOWS
         .iter()
         .map(|w| {
@@ -103,13 +106,13 @@ pub fn region_rule_groups(objectives: &Objectives, region: &str, runbook: &str) 
     records.push(Rule::Record(Record {
         record: LATENCY_P99.into(),
         expr: format!(
-            "histogram_quantile(0.99, sum by (le) (rate({DURATION_BUCKET}{{route=\"{ROUTE_DEFAULT}\"}}[5m])))"
+            "histogram_quantile(0.99, sum by (le) (rate({DURATION_BUCKET}{{{in_region},route=\"{ROUTE_DEFAULT}\"}}[5m])))"
         ),
         labels: region_label.clone(),
     }));
 
     let budget = objectives.error_budget();
-    let sel = format!("{{region=\"{region}\"}}");
+    let sel = format!("{{{in_region}}}");
     let burn = |(rate, long, short): (f64, &str, &str)| {
         let threshold = fmt_number(rate * budget);
         format!(
@@ -175,7 +178,7 @@ pub fn region_rule_groups(objectives: &Objectives, region: &str, runbook: &str) 
         alert(
             "ServiceRestarting",
             format!(
-                "changes({START_TIME}[15m]) >= {}",
+                "changes({START_TIME}{sel}[15m]) >= {}",
                 objectives.restarts_per_15m
             ),
             0,
@@ -188,7 +191,7 @@ pub fn region_rule_groups(objectives: &Objectives, region: &str, runbook: &str) 
         ),
         alert(
             "ServicePodNotReady",
-            format!("{READY} == 0"),
+            format!("{READY}{sel} == 0"),
             detect,
             Severity::Warning,
             format!("{region}: a pod has failed readiness for {detect} s"),
@@ -199,7 +202,7 @@ pub fn region_rule_groups(objectives: &Objectives, region: &str, runbook: &str) 
         alert(
             "RegionNotReady",
             // `or vector(0)`: with every pod gone there is no series left to sum.
-            format!("(sum({READY}) or vector(0)) == 0"),
+            format!("(sum({READY}{sel}) or vector(0)) == 0"),
             detect,
             Severity::Critical,
             format!("{region}: no pod is ready: Traffic Manager fails the region over"),

@@ -1,7 +1,8 @@
 //! A real Prometheus server (Debian's `prometheus`) on 127.0.0.1 scrapes the real service
 //! binary under load, with a share of `GET /default` made to fail (`INJECT_ERROR_RATIO`), and
 //! evaluates the generated rules: every series the rules read exists with the labels they use,
-//! and the availability recording rule reports the injected error share.
+//! and the availability recording rule reports the injected error share. The scrape config
+//! carries the same `region` relabeling `gen` renders into every PodMonitor.
 
 use monitoring::{Objectives, metrics, region_rule_groups, to_rule_file};
 use serde_json::Value;
@@ -16,6 +17,8 @@ const REGION: &str = "westus3";
 const INJECTED: f64 = 0.2;
 /// Tolerance on the recorded ratio: requests in flight across a scrape move it slightly.
 const TOLERANCE: f64 = 0.03;
+/// Traffic Manager's detection time of the shipped catalogue: `(2 + 1) × 10 s + 5 s`.
+const DETECTION_SECONDS: u64 = 35;
 
 struct Killed(Child);
 impl Drop for Killed {
@@ -109,35 +112,37 @@ fn query(prom: u16, promql: &str) -> Vec<Value> {
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
-#[test]
-fn prometheus_scrapes_the_service_and_the_rules_see_the_injected_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let svc_port = free_port();
-    let _service = Killed(
+/// The real service on `port`, failing `error_ratio` of `GET /default`, once it is ready.
+fn start_service(port: u16, error_ratio: f64) -> Killed {
+    let service = Killed(
         Command::new(service_binary())
             .env_clear()
-            .env("PORT", svc_port.to_string())
+            .env("PORT", port.to_string())
             .env("BIND_ADDRESS", "127.0.0.1")
             .env("REGION", REGION)
             .env("ZONE", "1")
             .env("HOSTNAME", "pod-a")
             .env("POD_IP", "127.0.0.1")
-            .env("INJECT_ERROR_RATIO", INJECTED.to_string())
+            .env("INJECT_ERROR_RATIO", error_ratio.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
     wait_until("the service", Duration::from_secs(10), || {
-        get(svc_port, "/readyz").is_some_and(|(s, _)| s == 200)
+        get(port, "/readyz").is_some_and(|(s, _)| s == 200)
     });
+    service
+}
 
-    // The rules as generated, evaluated every second instead of every minute.
+/// The generated rules, evaluated every second instead of every minute (the `for` of each
+/// alert is unchanged).
+fn groups_every_second() -> Vec<monitoring::RuleGroup> {
     let mut groups = region_rule_groups(
         &Objectives {
             availability_percent: 99.9,
             latency_p99_seconds: 0.25,
-            detection_seconds: 35,
+            detection_seconds: DETECTION_SECONDS,
             restarts_per_15m: 3,
         },
         REGION,
@@ -146,24 +151,32 @@ fn prometheus_scrapes_the_service_and_the_rules_see_the_injected_errors() {
     for g in &mut groups {
         g.interval_seconds = 1;
     }
-    std::fs::write(dir.path().join("rules.yaml"), to_rule_file(&groups)).unwrap();
+    groups
+}
+
+/// A real Prometheus in `dir` scraping the service every second, with the PodMonitor's
+/// relabeling, and evaluating the generated rules every second; once it is ready.
+fn start_prometheus(dir: &std::path::Path, svc_port: u16) -> (Killed, u16) {
+    std::fs::write(dir.join("rules.yaml"), to_rule_file(&groups_every_second())).unwrap();
     std::fs::write(
-        dir.path().join("prometheus.yml"),
+        dir.join("prometheus.yml"),
         format!(
             "global: {{ scrape_interval: 1s, evaluation_interval: 1s }}\n\
              rule_files: [rules.yaml]\n\
-             scrape_configs:\n  - job_name: service\n    static_configs:\n      - targets: ['127.0.0.1:{svc_port}']\n"
+             scrape_configs:\n  - job_name: service\n    static_configs:\n      - targets: ['127.0.0.1:{svc_port}']\n    metrics_path: {path}\n    relabel_configs: [{relabel}]\n",
+            path = monitoring::scrape::METRICS_PATH,
+            relabel = monitoring::scrape::region_relabeling(REGION).to_prometheus(),
         ),
     )
     .unwrap();
     let prom_port = free_port();
-    let _prometheus = Killed(
+    let prometheus = Killed(
         Command::new("prometheus")
-            .current_dir(dir.path())
+            .current_dir(dir)
             .arg("--config.file=prometheus.yml")
             .arg(format!(
                 "--storage.tsdb.path={}",
-                dir.path().join("data").display()
+                dir.join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
             .stdout(Stdio::null())
@@ -174,6 +187,28 @@ fn prometheus_scrapes_the_service_and_the_rules_see_the_injected_errors() {
     wait_until("prometheus", Duration::from_secs(30), || {
         get(prom_port, "/-/ready").is_some_and(|(s, _)| s == 200)
     });
+    (prometheus, prom_port)
+}
+
+/// True when Prometheus reports `alert` firing.
+fn firing(prom: u16, alert: &str) -> bool {
+    let Some((200, body)) = get(prom, "/api/v1/alerts") else {
+        return false;
+    };
+    let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    v["data"]["alerts"].as_array().is_some_and(|a| {
+        a.iter()
+            .any(|a| a["labels"]["alertname"] == alert && a["state"] == "firing")
+    })
+}
+
+#[test]
+fn prometheus_scrapes_the_service_and_the_rules_see_the_injected_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc_port = free_port();
+    let _service = start_service(svc_port, INJECTED);
+
+    let (_prometheus, prom_port) = start_prometheus(dir.path(), svc_port);
 
     // Load: a steady stream of /default requests for a while, counting what the service said.
     let (mut ok, mut failed) = (0u32, 0u32);
@@ -228,4 +263,56 @@ fn prometheus_scrapes_the_service_and_the_rules_see_the_injected_errors() {
         (recorded - INJECTED).abs() <= TOLERANCE,
         "{record} = {recorded}, injected {INJECTED} (±{TOLERANCE})"
     );
+}
+
+/// The primary region dies (its only process is killed): RegionNotReady fires one detection
+/// time later, plus at most one scrape and one evaluation interval (here 1 s each; in Azure
+/// the catalogue's scrape interval and the rule group's 1 minute), and not before.
+#[test]
+fn region_not_ready_fires_one_detection_time_after_the_region_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc_port = free_port();
+    let mut service = start_service(svc_port, 0.0);
+    let (_prometheus, prom_port) = start_prometheus(dir.path(), svc_port);
+    let ready = format!("{}{{region=\"{REGION}\"}}", metrics::READY);
+    wait_until(
+        "the ready pod in Prometheus",
+        Duration::from_secs(20),
+        || {
+            query(prom_port, &ready)
+                .first()
+                .is_some_and(|s| s["value"][1] == "1")
+        },
+    );
+    // Healthy for a few evaluations: quiet.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!firing(prom_port, "RegionNotReady"));
+
+    service.0.kill().unwrap();
+    service.0.wait().unwrap();
+    let fault = Instant::now();
+    wait_until(
+        "RegionNotReady to fire",
+        Duration::from_secs(DETECTION_SECONDS + 30),
+        || {
+            // Until it fires, nothing else pages either.
+            firing(prom_port, "RegionNotReady")
+        },
+    );
+    let after = fault.elapsed();
+    eprintln!(
+        "RegionNotReady fired {:.1} s after the kill (for: {DETECTION_SECONDS} s, scrape and evaluation every 1 s)",
+        after.as_secs_f64()
+    );
+    assert!(
+        after >= Duration::from_secs(DETECTION_SECONDS),
+        "fired after {after:?}, before the detection time"
+    );
+    // One scrape (it fails and marks the series stale) and one evaluation on top, plus the
+    // 200 ms polling and a loaded machine's slack.
+    assert!(
+        after <= Duration::from_secs(DETECTION_SECONDS + 1 + 1 + 4),
+        "fired after {after:?}"
+    );
+    assert!(!firing(prom_port, "ServiceErrorBudgetFastBurn"));
 }

@@ -68,8 +68,20 @@ fn alert_test(eval: &str, name: &str, exp: Vec<Value>) -> Value {
 
 /// One `promtool test rules` file covering every alert.
 fn unit_tests(groups: &[RuleGroup]) -> Value {
-    let ok = |n| counter("route=\"default\",status=\"200\",instance=\"a\"", n, 1600);
-    let err = |n| counter("route=\"default\",status=\"500\",instance=\"a\"", n, 1600);
+    let ok = |n| {
+        counter(
+            "route=\"default\",status=\"200\",instance=\"a\",region=\"eastus2\"",
+            n,
+            1600,
+        )
+    };
+    let err = |n| {
+        counter(
+            "route=\"default\",status=\"500\",instance=\"a\",region=\"eastus2\"",
+            n,
+            1600,
+        )
+    };
     let fast = firing(groups, "ServiceErrorBudgetFastBurn", &[]);
     let slow = firing(groups, "ServiceErrorBudgetSlowBurn", &[]);
     let latency = firing(groups, "ServiceLatencyHigh", &[]);
@@ -77,7 +89,7 @@ fn unit_tests(groups: &[RuleGroup]) -> Value {
     let pod = firing(groups, "ServicePodNotReady", &[("instance", "b")]);
     let region = firing(groups, "RegionNotReady", &[]);
     let buckets = |le_fast: u64, le_slow: u64| {
-        let b = |le: &str, n: u64| json!({ "series": format!("http_request_duration_seconds_bucket{{route=\"default\",le=\"{le}\",instance=\"a\"}}"), "values": format!("0+{n}x40") });
+        let b = |le: &str, n: u64| json!({ "series": format!("http_request_duration_seconds_bucket{{route=\"default\",le=\"{le}\",instance=\"a\",region=\"eastus2\"}}"), "values": format!("0+{n}x40") });
         vec![
             b("0.01", le_fast),
             b("0.1", le_fast),
@@ -86,7 +98,7 @@ fn unit_tests(groups: &[RuleGroup]) -> Value {
             b("+Inf", le_fast + le_slow),
         ]
     };
-    let ready = |instance: &str, values: &str| json!({ "series": format!("service_ready{{instance=\"{instance}\"}}"), "values": values });
+    let ready = |instance: &str, values: &str| json!({ "series": format!("service_ready{{instance=\"{instance}\",region=\"eastus2\"}}"), "values": values });
     json!({
         "rule_files": ["rules.yaml"],
         "evaluation_interval": "1m",
@@ -108,8 +120,8 @@ fn unit_tests(groups: &[RuleGroup]) -> Value {
                   "exp_samples": [{ "labels": format!("region:service_errors:ratio_rate1h{{region=\"{REGION}\"}}"), "value": 0 }] }] },
             // One minute of 20 % errors in an otherwise clean hour: not worth a page.
             { "name": "a brief blip is quiet", "interval": "1m", "input_series": [
-                  { "series": "http_requests_total{route=\"default\",status=\"200\",instance=\"a\"}", "values": "0+100x60 6080 6160+100x60" },
-                  { "series": "http_requests_total{route=\"default\",status=\"500\",instance=\"a\"}", "values": "0x60 20 20x60" }],
+                  { "series": "http_requests_total{route=\"default\",status=\"200\",instance=\"a\",region=\"eastus2\"}", "values": "0+100x60 6080 6160+100x60" },
+                  { "series": "http_requests_total{route=\"default\",status=\"500\",instance=\"a\",region=\"eastus2\"}", "values": "0x60 20 20x60" }],
               "alert_rule_test": [
                   alert_test("1h1m", "ServiceErrorBudgetFastBurn", vec![]),
                   alert_test("1h4m", "ServiceErrorBudgetFastBurn", vec![]),
@@ -128,10 +140,10 @@ fn unit_tests(groups: &[RuleGroup]) -> Value {
               "alert_rule_test": [alert_test("30m", "ServiceLatencyHigh", vec![])] },
             // A new start time every 3 minutes: a crash loop.
             { "name": "restarts fire", "interval": "1m", "input_series": [
-                  { "series": "process_start_time_seconds{instance=\"a\"}", "values": "1000 1000 1000 1180 1180 1180 1360 1360 1360 1540 1540 1540 1720 1720 1720" }],
+                  { "series": "process_start_time_seconds{instance=\"a\",region=\"eastus2\"}", "values": "1000 1000 1000 1180 1180 1180 1360 1360 1360 1540 1540 1540 1720 1720 1720" }],
               "alert_rule_test": [alert_test("14m", "ServiceRestarting", vec![restarting])] },
             { "name": "one restart is quiet", "interval": "1m", "input_series": [
-                  { "series": "process_start_time_seconds{instance=\"a\"}", "values": "1000x5 1300x10" }],
+                  { "series": "process_start_time_seconds{instance=\"a\",region=\"eastus2\"}", "values": "1000x5 1300x10" }],
               "alert_rule_test": [alert_test("14m", "ServiceRestarting", vec![])] },
             // Pod b fails readiness for good; pod a stays ready.
             { "name": "a pod not ready past detection fires", "interval": "1m", "input_series": [
@@ -151,9 +163,26 @@ fn unit_tests(groups: &[RuleGroup]) -> Value {
             { "name": "no pod ready fires the region alert", "interval": "1m", "input_series": [
                   ready("a", "1 0x9"), ready("b", "1 0x9")],
               "alert_rule_test": [alert_test("5m", "RegionNotReady", vec![region.clone()])] },
+            // Another region's series never count here: centralus fails every request and
+            // has no ready pod, eastus2 is healthy.
+            { "name": "another region's errors and readiness are not this region's", "interval": "1m", "input_series": [
+                  ok(100), ready("a", "1x100"),
+                  { "series": "http_requests_total{route=\"default\",status=\"500\",instance=\"c\",region=\"centralus\"}", "values": "0+100x100" },
+                  { "series": "service_ready{instance=\"c\",region=\"centralus\"}", "values": "0x100" }],
+              "alert_rule_test": [
+                  alert_test("1h10m", "ServiceErrorBudgetFastBurn", vec![]),
+                  alert_test("1h10m", "ServicePodNotReady", vec![]),
+                  alert_test("1h10m", "RegionNotReady", vec![]),
+              ],
+              "promql_expr_test": [{ "expr": "region:service_errors:ratio_rate5m", "eval_time": "1h10m",
+                  "exp_samples": [{ "labels": format!("region:service_errors:ratio_rate5m{{region=\"{REGION}\"}}"), "value": 0 }] }] },
+            // Only another region's pods are ready: this region has none.
+            { "name": "ready pods elsewhere do not keep this region up", "interval": "1m", "input_series": [
+                  { "series": "service_ready{instance=\"c\",region=\"centralus\"}", "values": "1x10" }],
+              "alert_rule_test": [alert_test("5m", "RegionNotReady", vec![region.clone()])] },
             // Every pod gone (no series at all) is the same as none ready.
             { "name": "no series at all fires the region alert", "interval": "1m", "input_series": [
-                  { "series": "http_requests_total{route=\"default\",status=\"200\",instance=\"a\"}", "values": "0+1x10" }],
+                  { "series": "http_requests_total{route=\"default\",status=\"200\",instance=\"a\",region=\"eastus2\"}", "values": "0+1x10" }],
               "alert_rule_test": [alert_test("5m", "RegionNotReady", vec![region])] },
         ]
     })

@@ -10,6 +10,7 @@ mod capacity;
 mod cluster;
 mod gitops;
 mod image;
+mod monitoring;
 mod names;
 mod regions;
 mod traffic;
@@ -21,7 +22,7 @@ use policy::{Check, Policy};
 /// Every catalogue rule, in the order findings are produced.
 pub static POLICY: Policy<CatalogueSpec> = Policy::new(&CHECKS);
 
-static CHECKS: [Check<CatalogueSpec>; 28] = [
+static CHECKS: [Check<CatalogueSpec>; 35] = [
     regions::REGION_KNOWN,
     regions::REGION_UNIQUE,
     regions::PRIORITY_RANGE,
@@ -50,6 +51,13 @@ static CHECKS: [Check<CatalogueSpec>; 28] = [
     cluster::VM_SIZE,
     gitops::GITOPS_SOURCE,
     gitops::GIT_REF_FORMAT,
+    monitoring::MONITORING_AVAILABILITY,
+    monitoring::MONITORING_LATENCY,
+    monitoring::MONITORING_RECEIVERS,
+    monitoring::MONITORING_EMAIL,
+    monitoring::MONITORING_WEBHOOK,
+    monitoring::MONITORING_NAMES,
+    monitoring::MONITORING_SCRAPE,
 ];
 
 /// An RFC 1123 label of at most `max` characters.

@@ -55,6 +55,8 @@ pub struct BaseNames {
     /// deletes (`null`, strategic merge) only a field the base has, so the output stays clean.
     pub pdb_min_available: bool,
     pub pdb_max_unavailable: bool,
+    /// The Deployment's `spec.selector.matchLabels`: what the rendered PodMonitor selects.
+    pub pod_selector: BTreeMap<String, String>,
 }
 
 struct MapFiles<'a>(&'a BTreeMap<String, String>);
@@ -122,7 +124,17 @@ impl Base {
                 .and_then(|o| o.value.pointer(&format!("/spec/{field}")))
                 .is_some_and(|v| !v.is_null())
         };
+        let pod_selector = d
+            .and_then(|d| d.pointer("/spec/selector/matchLabels"))
+            .and_then(serde_json::Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
         let names = BaseNames {
+            pod_selector,
             pdb_min_available: pdb_spec("minAvailable"),
             pdb_max_unavailable: pdb_spec("maxUnavailable"),
             container: text("name")?,

@@ -4,6 +4,7 @@
 //! and applying waivers is the caller's job (`crate::validate`). No clap, no filesystem.
 
 pub mod gitops;
+pub mod monitoring;
 pub mod network;
 pub mod pod_security;
 pub mod schema;
@@ -12,6 +13,7 @@ pub mod values;
 pub mod waivers;
 pub mod workload;
 
+use crate::hydrate::crds::PodMonitor;
 use crate::hydrate::effective::{BuildError, Object};
 use crate::tree::RenderedTree;
 use catalogue::{Catalogue, Region};
@@ -29,13 +31,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Every registry of rules over one region's build, in report order.
-pub static FAMILIES: [&Policy<Build>; 7] = [
+pub static FAMILIES: [&Policy<Build>; 8] = [
     &schema::POLICY,
     &workload::POLICY,
     &pod_security::POLICY,
     &network::POLICY,
     &values::POLICY,
     &gitops::POLICY,
+    &monitoring::POLICY,
     &waivers::POLICY,
 ];
 
@@ -76,6 +79,8 @@ pub struct Typed {
     pub hpas: Vec<(usize, HorizontalPodAutoscaler)>,
     pub netpols: Vec<(usize, NetworkPolicy)>,
     pub accounts: Vec<(usize, ServiceAccount)>,
+    /// The managed Prometheus agent's PodMonitors (`hydrate::crds`).
+    pub pod_monitors: Vec<(usize, PodMonitor)>,
 }
 
 /// A problem of the strict parse: object id, field path, message.
@@ -295,6 +300,16 @@ fn type_object(i: usize, o: &Object, typed: &mut Typed, schema: &mut Vec<SchemaP
         ("autoscaling/v2", "HorizontalPodAutoscaler") => typed!(HorizontalPodAutoscaler, hpas),
         ("networking.k8s.io/v1", "NetworkPolicy") => typed!(NetworkPolicy, netpols),
         ("v1", "ServiceAccount") => typed!(ServiceAccount, accounts),
+        ("azmonitoring.coreos.com/v1", "PodMonitor") => match strict_crd::<PodMonitor>(&o.value) {
+            Ok(t) => typed.pod_monitors.push((i, t)),
+            Err(p) => report(p),
+        },
+        ("monitoring.coreos.com/v1", kind @ ("PodMonitor" | "ServiceMonitor")) => report(vec![(
+            "apiVersion".into(),
+            format!(
+                "monitoring.coreos.com/v1 {kind} is ignored by the Azure Monitor managed Prometheus agent; use apiVersion azmonitoring.coreos.com/v1"
+            ),
+        )]),
         ("v1", "Namespace") => {
             if let Err(p) = strict::<Namespace>(&o.value) {
                 report(p);
@@ -303,7 +318,7 @@ fn type_object(i: usize, o: &Object, typed: &mut Typed, schema: &mut Vec<SchemaP
         (api, kind) => report(vec![(
             "kind".into(),
             format!(
-                "{api} {kind} is not a kind gen validates (the base may hold Namespace, ServiceAccount, Deployment, Service, PodDisruptionBudget, HorizontalPodAutoscaler (autoscaling/v2) and NetworkPolicy)"
+                "{api} {kind} is not a kind gen validates (the base may hold Namespace, ServiceAccount, Deployment, Service, PodDisruptionBudget, HorizontalPodAutoscaler (autoscaling/v2) and NetworkPolicy; the overlay adds an azmonitoring.coreos.com/v1 PodMonitor)"
             ),
         )]),
     }
