@@ -299,7 +299,8 @@ async fn azure_drill_restores_the_endpoint_when_the_takeover_fails() {
 
 fn infra_cmd() -> tokio::process::Command {
     let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_infra"));
-    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    // From the fixtures directory, the default `catalogue.yaml` is the frozen fixture.
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
         .env_remove("AZURE_SUBSCRIPTION_ID")
         .env_remove("AZURE_RESOURCE_MANAGER_ENDPOINT")
         .stdin(Stdio::null())

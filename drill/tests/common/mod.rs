@@ -1,4 +1,5 @@
-//! Shared by the drill tests: the shipped catalogue and the real service binary.
+//! Shared by the drill tests: a frozen copy of the shipped catalogue (infra's fixture; the
+//! live one changes with every release) and the real service binary.
 
 #![allow(dead_code)]
 
@@ -10,8 +11,8 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn catalogue() -> catalogue::Catalogue {
-    catalogue::load(&repo_root().join("catalogue.yaml"))
-        .expect("the shipped catalogue is valid")
+    catalogue::load(&repo_root().join("infra/tests/fixtures/catalogue.yaml"))
+        .expect("the catalogue fixture is valid")
         .catalogue
 }
 
