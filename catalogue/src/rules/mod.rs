@@ -12,6 +12,7 @@ mod gitops;
 mod image;
 mod names;
 mod regions;
+mod rollout;
 mod traffic;
 mod workload;
 
@@ -21,7 +22,7 @@ use policy::{Check, Policy};
 /// Every catalogue rule, in the order findings are produced.
 pub static POLICY: Policy<CatalogueSpec> = Policy::new(&CHECKS);
 
-static CHECKS: [Check<CatalogueSpec>; 28] = [
+static CHECKS: [Check<CatalogueSpec>; 34] = [
     regions::REGION_KNOWN,
     regions::REGION_UNIQUE,
     regions::PRIORITY_RANGE,
@@ -50,6 +51,12 @@ static CHECKS: [Check<CatalogueSpec>; 28] = [
     cluster::VM_SIZE,
     gitops::GITOPS_SOURCE,
     gitops::GIT_REF_FORMAT,
+    rollout::ROLLOUT_WAVES_KNOWN,
+    rollout::ROLLOUT_WAVES_PARTITION,
+    rollout::ROLLOUT_PRIMARY_LAST,
+    rollout::ROLLOUT_STAGED,
+    rollout::REGION_IMAGE_FORMAT,
+    rollout::ROLLOUT_BOUNDS,
 ];
 
 /// An RFC 1123 label of at most `max` characters.
