@@ -52,6 +52,20 @@ pub enum Command {
     /// Print what a rule checks, why it exists and how to fix a finding; no id lists them all.
     #[command(after_help = EXIT_CODES)]
     Explain(ExplainArgs),
+    /// Set the release candidate (app.tag or app.digest) in the catalogue, changing one line.
+    #[command(after_help = EXIT_CODES)]
+    SetImage(SetImageArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct SetImageArgs {
+    /// An immutable version tag the image was pushed as, e.g. 1.4.2 (never `latest`).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// The image's digest, `sha256:<64 lowercase hex>`.
+    #[arg(long)]
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +197,14 @@ where
             },
         ),
         Command::Explain(a) => crate::pipeline::explain(a.rule.as_deref()),
+        Command::SetImage(a) => {
+            let c = match (a.tag, a.digest) {
+                (Some(t), _) => crate::set_image::Candidate::Tag(t),
+                (None, Some(d)) => crate::set_image::Candidate::Digest(d),
+                (None, None) => unreachable!("clap requires one of --tag and --digest"),
+            };
+            crate::set_image::command(&ctx.catalogue, &c)
+        }
     };
     ExitCode::from(code)
 }

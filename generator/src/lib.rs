@@ -17,6 +17,7 @@ pub mod render;
 #[cfg(test)]
 mod rule_cases;
 pub mod rules;
+pub mod set_image;
 pub mod tree;
 pub mod validate;
 pub mod write;

@@ -16,6 +16,8 @@ mod rollout;
 mod traffic;
 mod workload;
 
+pub use image::{is_digest, is_tag};
+
 use crate::model::CatalogueSpec;
 use policy::{Check, Policy};
 
