@@ -250,39 +250,6 @@ pub fn run(path: &Path, c: &Candidate) -> Result<Outcome, Error> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SRC: &str =
-        "app:\n  name: hello # the app\n  image: hello\n  tag: \"1.0.0\" # release\n  port: 8080\n";
-
-    #[test]
-    fn a_tag_changes_only_its_value_and_a_digest_renames_the_key() {
-        let out = edit("c.yaml", SRC, &Candidate::Tag("1.2.0".into())).unwrap();
-        assert_eq!(out, SRC.replace("1.0.0", "1.2.0"));
-        let d = format!("sha256:{}", "ab".repeat(32));
-        let out = edit("c.yaml", SRC, &Candidate::Digest(d.clone())).unwrap();
-        assert_eq!(
-            out,
-            SRC.replace("tag: \"1.0.0\"", &format!("digest: \"{d}\""))
-        );
-        let back = edit("c.yaml", &out, &Candidate::Tag("2.0.0".into())).unwrap();
-        assert_eq!(back, SRC.replace("1.0.0", "2.0.0"));
-    }
-
-    #[test]
-    fn a_value_on_another_line_than_its_key_is_refused_with_its_place() {
-        let src = "app:\n  image: hello\n  tag:\n    \"1.0.0\"\n";
-        let d = format!("sha256:{}", "ab".repeat(32));
-        let e = edit("c.yaml", src, &Candidate::Digest(d)).unwrap_err();
-        assert!(
-            e.to_string().starts_with("c.yaml:4:5: error[set-image]"),
-            "{e}"
-        );
-    }
-}
-
 /// `gen set-image`: the exit code, after printing what changed.
 pub fn command(catalogue_path: &Path, c: &Candidate) -> u8 {
     match run(catalogue_path, c) {
@@ -313,5 +280,38 @@ pub fn command(catalogue_path: &Path, c: &Candidate) -> u8 {
             eprintln!("{e}");
             e.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SRC: &str =
+        "app:\n  name: hello # the app\n  image: hello\n  tag: \"1.0.0\" # release\n  port: 8080\n";
+
+    #[test]
+    fn a_tag_changes_only_its_value_and_a_digest_renames_the_key() {
+        let out = edit("c.yaml", SRC, &Candidate::Tag("1.2.0".into())).unwrap();
+        assert_eq!(out, SRC.replace("1.0.0", "1.2.0"));
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let out = edit("c.yaml", SRC, &Candidate::Digest(d.clone())).unwrap();
+        assert_eq!(
+            out,
+            SRC.replace("tag: \"1.0.0\"", &format!("digest: \"{d}\""))
+        );
+        let back = edit("c.yaml", &out, &Candidate::Tag("2.0.0".into())).unwrap();
+        assert_eq!(back, SRC.replace("1.0.0", "2.0.0"));
+    }
+
+    #[test]
+    fn a_value_on_another_line_than_its_key_is_refused_with_its_place() {
+        let src = "app:\n  image: hello\n  tag:\n    \"1.0.0\"\n";
+        let d = format!("sha256:{}", "ab".repeat(32));
+        let e = edit("c.yaml", src, &Candidate::Digest(d)).unwrap_err();
+        assert!(
+            e.to_string().starts_with("c.yaml:4:5: error[set-image]"),
+            "{e}"
+        );
     }
 }
