@@ -55,6 +55,9 @@ pub enum Command {
     /// Set the release candidate (app.tag or app.digest) in the catalogue, changing one line.
     #[command(after_help = EXIT_CODES)]
     SetImage(SetImageArgs),
+    /// Move the candidate through the regions wave by wave, gated (status, next, rollback).
+    #[command(after_help = EXIT_CODES)]
+    Promote(crate::promote::cli::PromoteArgs),
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +208,7 @@ where
             };
             crate::set_image::command(&ctx.catalogue, &c)
         }
+        Command::Promote(a) => crate::promote::cli::run(&ctx, a),
     };
     ExitCode::from(code)
 }

@@ -13,6 +13,7 @@ pub mod hydrate;
 pub mod kustomize;
 pub mod options;
 pub mod pipeline;
+pub mod promote;
 pub mod render;
 #[cfg(test)]
 mod rule_cases;
