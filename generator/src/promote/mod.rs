@@ -12,12 +12,12 @@
 //!   the catalogue's first-parent history, and re-pins all of them in one commit marked
 //!   `Promote-Rollback: <candidate>`; `next` refuses a candidate rolled back that way.
 
-pub mod cli;
 mod edit;
 mod history;
 
 use crate::git;
 use crate::hydrate::Base;
+use crate::options::Context;
 use crate::pipeline::{INPUT, OK, PROBLEMS, Stop, render_validated};
 use crate::tree::{GENERATED_DIRS, RegionSelection, RenderedTree};
 use catalogue::{Catalogue, CatalogueSpec};
@@ -792,5 +792,42 @@ pub fn rollback(repo_dir: &Path, catalogue_path: &Path, o: &RollbackOptions) -> 
         s.branch,
         o.remote
     ));
+    Ok(OK)
+}
+
+/// A `gen promote` subcommand, as plain options.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Status { json: bool },
+    Next(NextOptions),
+    Rollback(RollbackOptions),
+}
+
+/// Runs `gen promote …`; the exit code.
+pub fn command(ctx: &Context, c: Command) -> u8 {
+    let r = match c {
+        Command::Status { json } => status_command(ctx, json),
+        Command::Next(o) => next(&ctx.repo, &ctx.catalogue, &o),
+        Command::Rollback(o) => rollback(&ctx.repo, &ctx.catalogue, &o),
+    };
+    match r {
+        Ok(code) => code,
+        Err(s) => {
+            eprintln!("{}", s.message);
+            s.code
+        }
+    }
+}
+
+fn status_command(ctx: &Context, json: bool) -> Result<u8, Stop> {
+    let loaded = catalogue::load(&ctx.catalogue).map_err(|e| {
+        stop(
+            if e.is_input_error() { INPUT } else { PROBLEMS },
+            e.to_string(),
+        )
+    })?;
+    let st = status(&loaded.catalogue);
+    let text = if json { st.json() } else { st.text() };
+    let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     Ok(OK)
 }
