@@ -831,3 +831,87 @@ fn status_command(ctx: &Context, json: bool) -> Result<u8, Stop> {
     let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     Ok(OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Catalogue {
+        let text = include_str!("../../tests/fixtures/catalogue-default.yaml").replacen(
+            "  - name: centralus\n",
+            "  - name: centralus\n    image: \"0.9.0\"\n",
+            1,
+        );
+        catalogue::parse(Path::new("catalogue.yaml"), &text).unwrap()
+    }
+
+    #[test]
+    fn status_lists_waves_primary_last_and_who_runs_the_candidate() {
+        let c = fixture();
+        let st = status(&c);
+        let rows: Vec<(&str, usize, &str, bool, bool)> = st
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.wave,
+                    r.image.as_str(),
+                    r.pinned,
+                    r.runs_candidate,
+                )
+            })
+            .collect();
+        let tag = c.app.version();
+        assert_eq!(
+            rows,
+            [
+                ("centralus", 1, "0.9.0", true, false),
+                ("eastus2", 2, tag, false, true)
+            ]
+        );
+        assert_eq!(st.next, Some(1));
+        let text = st.text();
+        assert!(text.contains("next: wave 1 of 2 (centralus)"), "{text}");
+        assert!(text.contains(&format!("{tag} (follows)")), "{text}");
+        let v: serde_json::Value = serde_json::from_str(&st.json()).unwrap();
+        assert_eq!(v["regions"][0]["runsCandidate"], false);
+        assert_eq!(v["next"], 1);
+    }
+
+    #[test]
+    fn endpoints_derive_then_the_file_then_the_flags_win_and_global_is_a_fallback() {
+        let c = fixture();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ep.yaml");
+        std::fs::write(
+            &file,
+            "regions:\n  eastus2:\n    registry: https://r.example.test\n",
+        )
+        .unwrap();
+        let mut o = EndpointOptions {
+            file: Some(file),
+            global_registry: true,
+            ..EndpointOptions::default()
+        };
+        let e = resolve_endpoints(&c, &o).unwrap();
+        assert_eq!(e["eastus2"].registry, "https://r.example.test");
+        assert_eq!(e["centralus"].registry, "https://contosoha.azurecr.io");
+        assert_eq!(
+            e["centralus"].public,
+            format!(
+                "http://{}.centralus.cloudapp.azure.com",
+                c.region("centralus").unwrap().public_ip.dns_label
+            )
+        );
+        o.public = vec![("centralus".into(), "http://127.0.0.1:9".into())];
+        o.registry = vec![("eastus2".into(), "http://[::1]:5000".into())];
+        let e = resolve_endpoints(&c, &o).unwrap();
+        assert_eq!(e["centralus"].public, "http://127.0.0.1:9");
+        assert_eq!(e["eastus2"].registry, "http://[::1]:5000");
+        o.public = vec![("centralus".into(), "http://example.test".into())];
+        let err = resolve_endpoints(&c, &o).unwrap_err();
+        assert_eq!(err.code, INPUT);
+        assert!(err.message.contains("not an https URL"), "{}", err.message);
+    }
+}
