@@ -62,6 +62,8 @@ trap restore_catalogue ERR
 cargo gen set-image --digest "sha256:$(printf 'release-rehearsal' | sha256sum | cut -c1-64)"
 cargo gen render --all >/dev/null
 cargo gen render --all --check
+# gen promote's tests run the real service binary per region.
+cargo build -p service --locked
 cargo nextest run -p generator --locked --profile ci
 trap - ERR
 restore_catalogue
