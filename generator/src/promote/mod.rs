@@ -880,6 +880,31 @@ mod tests {
     }
 
     #[test]
+    fn explicit_waves_replace_the_priority_order() {
+        let fixture = include_str!("../../tests/fixtures/catalogue-default.yaml");
+        let at = fixture.find("  - name: centralus").unwrap();
+        let third = fixture[at..]
+            .replace("centralus", "westus3")
+            .replace("priority: 2", "priority: 3");
+        let text = format!("{}\n{third}", fixture.trim_end()).replacen(
+            "\nregions:\n",
+            "\nrollout:\n  waves: [[centralus], [westus3], [eastus2]]\nregions:\n",
+            1,
+        );
+        let c = catalogue::parse(Path::new("catalogue.yaml"), &text).unwrap();
+        let order: Vec<Vec<String>> = waves_of(&c).into_iter().map(|w| w.regions).collect();
+        assert_eq!(order, [["centralus"], ["westus3"], ["eastus2"]]);
+        // Without `waves`: by priority, highest number first.
+        let by_priority = text.replace(
+            "rollout:\n  waves: [[centralus], [westus3], [eastus2]]\n",
+            "",
+        );
+        let c = catalogue::parse(Path::new("catalogue.yaml"), &by_priority).unwrap();
+        let order: Vec<Vec<String>> = waves_of(&c).into_iter().map(|w| w.regions).collect();
+        assert_eq!(order, [["westus3"], ["centralus"], ["eastus2"]]);
+    }
+
+    #[test]
     fn endpoints_derive_then_the_file_then_the_flags_win_and_global_is_a_fallback() {
         let c = fixture();
         let dir = tempfile::tempdir().unwrap();
