@@ -71,9 +71,14 @@ PUSH
 chmod +x "$T/push.sh"
 
 cd "$T/work"
-hyperfine -N --warmup 3 -r "$runs" --export-markdown "$T/status.md" \
+hyperfine -N --warmup 3 -r "$runs" --export-json "$T/status.json" \
     "$G promote status" "$G promote status --format json"
-hyperfine --warmup 2 -r "$runs" --prepare "$T/reset.sh" --export-markdown "$T/next.md" \
+hyperfine --warmup 2 -r "$runs" --prepare "$T/reset.sh" --export-json "$T/next.json" \
     "$G promote next --registry-endpoint=$first=$r --poll-ms=100" \
     "$T/push.sh"
-cat "$T/status.md" "$T/next.md"
+python3 - "$T/status.json" "$T/next.json" <<'PY'
+import json, sys
+for f in sys.argv[1:]:
+    for r in json.load(open(f))["results"]:
+        print(f"median {r['median'] * 1000:8.1f} ms  min {r['min'] * 1000:8.1f} ms  {r['command']}")
+PY
