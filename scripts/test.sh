@@ -46,10 +46,11 @@ step "drift gate: the committed tree is what catalogue.yaml renders"
 cargo gen render --all --check
 cargo gen validate
 
-step "release rehearsal: pin a digest in catalogue.yaml as the release does; gen's tests stay green"
-# The release rewrites app.tag into app.digest and re-renders (scripts/pin-digest.py, called
-# by .github/workflows/release.yml). The tests read frozen fixtures, so they must not care;
-# the drift gate reads the live file and must accept the re-rendered tree. Restored after.
+step "release rehearsal: set a digest candidate with gen set-image as the release does; gen's tests stay green"
+# The release sets app.digest with `gen set-image --digest` (.github/workflows/release.yml)
+# and re-renders; every region pins its own image, so the overlays do not move until
+# `gen promote`. The tests read frozen fixtures, so they must not care; the drift gate reads
+# the live file and must accept the re-rendered tree. Restored after.
 rehearsal="$(mktemp -d)"
 cp catalogue.yaml "$rehearsal/catalogue.yaml"
 restore_catalogue() {
@@ -58,8 +59,11 @@ restore_catalogue() {
   rm -rf "$rehearsal"
 }
 trap restore_catalogue ERR
-python3 scripts/pin-digest.py "sha256:$(printf 'release-rehearsal' | sha256sum | cut -c1-64)" catalogue.yaml
+cargo gen set-image --digest "sha256:$(printf 'release-rehearsal' | sha256sum | cut -c1-64)"
 cargo gen render --all >/dev/null
+cargo gen render --all --check
+# gen promote's tests run the real service binary per region.
+cargo build -p service --locked
 cargo nextest run -p generator --locked --profile ci
 trap - ERR
 restore_catalogue

@@ -466,6 +466,16 @@ impl App {
     pub fn version(&self) -> &str {
         self.digest.as_deref().or(self.tag.as_deref()).unwrap_or("")
     }
+
+    /// `<registry>.azurecr.io/<image>` pinned at `version` (a tag, or a `sha256:` digest).
+    pub fn image_ref_at(&self, registry: &Registry, version: &str) -> String {
+        let base = format!("{}/{}", registry.login_server(), self.image);
+        if version.starts_with("sha256:") {
+            format!("{base}@{version}")
+        } else {
+            format!("{base}:{version}")
+        }
+    }
 }
 
 impl Registry {
@@ -485,6 +495,11 @@ impl TrafficManager {
 }
 
 impl Region {
+    /// The tag or digest this region runs: its `image`, else the candidate.
+    pub fn version<'a>(&'a self, app: &'a App) -> &'a str {
+        self.image.as_deref().unwrap_or_else(|| app.version())
+    }
+
     pub fn public_ip_resource_group(&self) -> &str {
         self.public_ip
             .resource_group

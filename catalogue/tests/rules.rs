@@ -47,6 +47,7 @@ const SHUTDOWN: &str =
     "    drainSeconds: 10\n    inFlightTimeoutSeconds: 10\n    terminationGracePeriodSeconds: 30";
 const SERVICE_PORT: &str = "  servicePort: 80\n";
 const REPO: &str = "repo: https://github.com/contoso/ha-gitops";
+const REGIONS: &str = "\nregions:\n";
 /// Where the cases insert a `monitoring` section (the fixture has none).
 const MON_AT: &str = "\nregions:\n";
 const MON: &str = "
@@ -73,6 +74,7 @@ const RECEIVERS: &str = "  receivers:
       - https://hooks.example.com/alerts
 ";
 const WORKSPACE: &str = "  workspace: amw-contoso-ha\n";
+
 
 const CASES: &[Case] = &[
     // catalogue/regions
@@ -1171,6 +1173,148 @@ const CASES: &[Case] = &[
         "git-ref-format",
         &[("branch: main", "branch: main.lock")],
         "branch:",
+        "",
+        &[],
+    ),
+    // catalogue/rollout
+    case(
+        "rollout-waves-known",
+        &[(
+            REGIONS,
+            "\nrollout:\n  waves: [[centralus, westus3], [eastus2]]\nregions:\n",
+        )],
+        "waves:",
+        "rollout:",
+        &[(
+            REGIONS,
+            "\nrollout:\n  waves: [[centralus], [eastus2]]\nregions:\n",
+        )],
+    ),
+    case(
+        "rollout-waves-partition",
+        &[(REGIONS, "\nrollout:\n  waves: [[centralus]]\nregions:\n")],
+        "waves:",
+        "rollout:",
+        &[(
+            REGIONS,
+            "\nrollout:\n  waves: [[centralus], [eastus2]]\nregions:\n",
+        )],
+    ),
+    case(
+        "rollout-waves-partition",
+        &[(
+            REGIONS,
+            "\nrollout:\n  waves:\n    - [centralus]\n    - [centralus, eastus2]\nregions:\n",
+        )],
+        "- [centralus, eastus2]",
+        "rollout:",
+        &[],
+    ),
+    case(
+        "rollout-waves-partition",
+        &[(
+            REGIONS,
+            "\nrollout:\n  waves:\n    - [centralus]\n    - []\n    - [eastus2]\nregions:\n",
+        )],
+        "- []",
+        "rollout:",
+        &[],
+    ),
+    case(
+        "rollout-primary-last",
+        &[(
+            REGIONS,
+            "\nrollout:\n  waves: [[eastus2], [centralus]]\nregions:\n",
+        )],
+        "waves:",
+        "rollout:",
+        &[(
+            REGIONS,
+            "\nrollout:\n  waves: [[centralus], [eastus2]]\nregions:\n",
+        )],
+    ),
+    case(
+        "rollout-staged",
+        &[(
+            REGIONS,
+            "\nrollout:\n  waves:\n    - [centralus, eastus2]\nregions:\n",
+        )],
+        "- [centralus, eastus2]",
+        "rollout:",
+        &[(
+            REGIONS,
+            "\nrollout:\n  waves:\n    - [centralus]\n    - [eastus2]\nregions:\n",
+        )],
+    ),
+    case(
+        "region-image-format",
+        &[(C2, "- name: centralus\n    image: latest")],
+        "image: latest",
+        "",
+        &[(C2, "- name: centralus\n    image: \"0.9.0\"")],
+    ),
+    case(
+        "region-image-format",
+        &[(C2, "- name: centralus\n    image: \"sha256:abc\"")],
+        "image:",
+        C2,
+        &[(
+            C2,
+            "- name: centralus\n    image: \"sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
+        )],
+    ),
+    case(
+        "region-image-format",
+        &[(C2, "- name: centralus\n    image: \"1.0/x\"")],
+        "image:",
+        C2,
+        &[],
+    ),
+    case(
+        "rollout-bounds",
+        &[(REGIONS, "\nrollout:\n  consecutiveResponses: 0\nregions:\n")],
+        "consecutiveResponses",
+        "",
+        &[(REGIONS, "\nrollout:\n  consecutiveResponses: 1\nregions:\n")],
+    ),
+    case(
+        "rollout-bounds",
+        &[(REGIONS, "\nrollout:\n  maxErrorPercent: 100\nregions:\n")],
+        "maxErrorPercent",
+        "",
+        &[(REGIONS, "\nrollout:\n  maxErrorPercent: 99.9\nregions:\n")],
+    ),
+    case(
+        "rollout-bounds",
+        &[(REGIONS, "\nrollout:\n  maxErrorPercent: -1\nregions:\n")],
+        "maxErrorPercent",
+        "",
+        &[(REGIONS, "\nrollout:\n  maxErrorPercent: 0\nregions:\n")],
+    ),
+    case(
+        "rollout-bounds",
+        &[(REGIONS, "\nrollout:\n  serveTimeoutSeconds: 0\nregions:\n")],
+        "serveTimeoutSeconds",
+        "",
+        &[(
+            REGIONS,
+            "\nrollout:\n  serveTimeoutSeconds: 86400\n  bakeSeconds: 0\nregions:\n",
+        )],
+    ),
+    case(
+        "rollout-bounds",
+        &[(
+            REGIONS,
+            "\nrollout:\n  manifestTimeoutSeconds: 86401\nregions:\n",
+        )],
+        "manifestTimeoutSeconds",
+        "",
+        &[],
+    ),
+    case(
+        "rollout-bounds",
+        &[(REGIONS, "\nrollout:\n  bakeSeconds: 999999\nregions:\n")],
+        "bakeSeconds",
         "",
         &[],
     ),

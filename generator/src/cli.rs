@@ -4,6 +4,7 @@
 use crate::options::{
     CommitOptions, Context, DiffFormat, DiffOptions, RenderOptions, ReportFormat, ValidateOptions,
 };
+use crate::promote::{EndpointOptions, NextOptions, RollbackOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +53,23 @@ pub enum Command {
     /// Print what a rule checks, why it exists and how to fix a finding; no id lists them all.
     #[command(after_help = EXIT_CODES)]
     Explain(ExplainArgs),
+    /// Set the release candidate (app.tag or app.digest) in the catalogue, changing one line.
+    #[command(after_help = EXIT_CODES)]
+    SetImage(SetImageArgs),
+    /// Move the candidate through the regions wave by wave, gated (status, next, rollback).
+    #[command(after_help = EXIT_CODES)]
+    Promote(PromoteArgs),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct SetImageArgs {
+    /// An immutable version tag the image was pushed as, e.g. 1.4.2 (never `latest`).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// The image's digest, `sha256:<64 lowercase hex>`.
+    #[arg(long)]
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +131,71 @@ pub struct CommitArgs {
 pub struct ExplainArgs {
     /// A rule id, as findings print it (`error[<id>]`).
     pub rule: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[command(subcommand)]
+    pub command: PromoteCommand,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PromoteCommand {
+    /// Per region: its image, its wave, and whether it runs the candidate.
+    Status {
+        #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+        format: StatusFormat,
+    },
+    /// Promote the next wave not running the candidate: manifest gate, one commit, push;
+    /// with --wait, then the serving gate and the bake.
+    Next(NextArgs),
+    /// Re-pin the previous image in every region running the candidate, in one commit.
+    Rollback {
+        /// Remote to push to.
+        #[arg(long, default_value = "origin")]
+        remote: String,
+    },
+}
+
+/// `REGION=URL`.
+fn region_url(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((r, u)) if !r.is_empty() && !u.is_empty() => Ok((r.to_string(), u.to_string())),
+        _ => Err(format!(
+            "`{s}` is not REGION=URL (e.g. eastus2=https://host:443)"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct NextArgs {
+    /// Remote to push the wave's commit to.
+    #[arg(long, default_value = "origin")]
+    pub remote: String,
+    /// After the push, wait until each wave region serves the candidate, then bake.
+    #[arg(long)]
+    pub wait: bool,
+    /// Endpoint overrides: `regions: { <region>: { registry: <url>, public: <url> } }`.
+    #[arg(long, value_name = "FILE")]
+    pub endpoints: Option<PathBuf>,
+    /// The region's own public base URL (overrides the derived `<dnsLabel>.<region>.cloudapp.azure.com`).
+    #[arg(long = "endpoint", value_name = "REGION=URL", value_parser = region_url)]
+    pub endpoint: Vec<(String, String)>,
+    /// The region's registry replica base URL (overrides `<registry>.<region>.geo.azurecr.io`).
+    #[arg(long = "registry-endpoint", value_name = "REGION=URL", value_parser = region_url)]
+    pub registry_endpoint: Vec<(String, String)>,
+    /// The registry has no regional endpoints: check the global one (a weaker check).
+    #[arg(long)]
+    pub global_registry: bool,
+    /// Milliseconds between two looks of a gate and between bake samples.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub poll_ms: u64,
 }
 
 impl Cli {
@@ -183,6 +266,36 @@ where
             },
         ),
         Command::Explain(a) => crate::pipeline::explain(a.rule.as_deref()),
+        Command::SetImage(a) => {
+            let c = match (a.tag, a.digest) {
+                (Some(t), _) => crate::set_image::Candidate::Tag(t),
+                (None, Some(d)) => crate::set_image::Candidate::Digest(d),
+                (None, None) => unreachable!("clap requires one of --tag and --digest"),
+            };
+            crate::set_image::command(&ctx.catalogue, &c)
+        }
+        Command::Promote(a) => crate::promote::command(
+            &ctx,
+            match a.command {
+                PromoteCommand::Status { format } => crate::promote::Command::Status {
+                    json: format == StatusFormat::Json,
+                },
+                PromoteCommand::Next(n) => crate::promote::Command::Next(NextOptions {
+                    remote: n.remote,
+                    wait: n.wait,
+                    endpoints: EndpointOptions {
+                        file: n.endpoints,
+                        public: n.endpoint,
+                        registry: n.registry_endpoint,
+                        global_registry: n.global_registry,
+                    },
+                    poll: std::time::Duration::from_millis(n.poll_ms),
+                }),
+                PromoteCommand::Rollback { remote } => {
+                    crate::promote::Command::Rollback(RollbackOptions { remote })
+                }
+            },
+        ),
     };
     ExitCode::from(code)
 }

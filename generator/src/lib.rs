@@ -13,10 +13,12 @@ pub mod hydrate;
 pub mod kustomize;
 pub mod options;
 pub mod pipeline;
+pub mod promote;
 pub mod render;
 #[cfg(test)]
 mod rule_cases;
 pub mod rules;
+pub mod set_image;
 pub mod tree;
 pub mod validate;
 pub mod write;

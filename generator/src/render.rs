@@ -133,10 +133,12 @@ fn header() -> String {
 fn context(catalogue: &Catalogue, base: &BaseNames, region: &Region) -> serde_json::Value {
     let app = &catalogue.app;
     let g = &catalogue.gitops;
-    let (key, version) = match (&app.digest, &app.tag) {
-        (Some(d), _) => ("digest", d.clone()),
-        (None, Some(t)) => ("newTag", t.clone()),
-        (None, None) => ("newTag", String::new()),
+    // The region's own image (`regions[].image`, written by `gen promote`), else the candidate.
+    let version = region.version(app).to_string();
+    let key = if version.starts_with("sha256:") {
+        "digest"
+    } else {
+        "newTag"
     };
     let zones: Vec<String> = region
         .zones
@@ -176,6 +178,7 @@ fn context(catalogue: &Catalogue, base: &BaseNames, region: &Region) -> serde_js
         "image": {
             "name": format!("{}/{}", catalogue.registry.login_server(), app.image),
             "key": key,
+            "reference": app.image_ref_at(&catalogue.registry, &version),
             "version": version,
         },
         "gitops": {

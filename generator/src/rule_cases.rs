@@ -395,6 +395,18 @@ const CASES: &[Case] = &[
         subject: "HorizontalPodAutoscaler/hello: spec.maxReplicas",
         file: "overlays/eastus2/patch-horizontalpodautoscaler.yaml",
     },
+    // The image the pod reports (`GET /default`, read by `gen promote`'s serving gate) must be
+    // the one the region runs.
+    Case {
+        rule: "region-values",
+        edit: Edit::Tree(
+            PATCH,
+            "value: \"contosoha.azurecr.io/hello:",
+            "value: \"contosoha.azurecr.io/hello:9.9.9-",
+        ),
+        subject: "env[IMAGE]",
+        file: PATCH,
+    },
     Case {
         rule: "gitops-entry-point",
         edit: Edit::Tree("clusters/eastus2/hello.yaml", "prune: true", "prune: false"),

@@ -197,7 +197,12 @@ fn region_flag_leaves_other_regions_alone_and_unknown_region_exits_2() {
     let after = contents(repo.path());
     for (p, bytes) in &before {
         let changed = after.get(p) != Some(bytes);
-        let expect = p.to_string_lossy() == "overlays/eastus2/kustomization.yaml";
+        // The image pin and the IMAGE env the pod reports (`GET /default`).
+        let expect = [
+            "overlays/eastus2/kustomization.yaml",
+            "overlays/eastus2/patch-deployment.yaml",
+        ]
+        .contains(&p.to_string_lossy().as_ref());
         assert_eq!(changed, expect, "{}", p.display());
     }
     assert!(

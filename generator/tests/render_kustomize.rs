@@ -230,3 +230,48 @@ fn yaml_scalars_are_unambiguous() {
         assert_eq!(yaml_scalar(s), s);
     }
 }
+
+/// Each region runs its own `regions[].image` (a tag, or a digest), else the candidate; the
+/// real kustomize build pins it on the container and passes the same reference as `IMAGE`.
+#[test]
+fn each_region_runs_its_own_image_and_passes_it_as_image_env() {
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    let text = helpers::default_catalogue_text()
+        .replacen(
+            "  - name: centralus\n",
+            &format!("  - name: centralus\n    image: \"{digest}\"\n"),
+            1,
+        )
+        .replacen(
+            "  - name: eastus2\n",
+            "  - name: eastus2\n    image: \"0.9.1\"\n",
+            1,
+        );
+    let c = catalogue::parse(Path::new("catalogue.yaml"), &text).unwrap();
+    assert_eq!(
+        c.region("centralus").unwrap().image.as_deref(),
+        Some(digest.as_str())
+    );
+    let base = Base::load(&helpers::repo_root().join("base")).unwrap();
+    let tree = render_validated(&c, &base, &RegionSelection::All).unwrap();
+    let repo = helpers::temp_repo(&text);
+    generator::write::write_tree(repo.path(), &tree, &RegionSelection::All).unwrap();
+    let server = c.registry.login_server();
+    for (region, want) in [
+        ("centralus", format!("{server}/{}@{digest}", c.app.image)),
+        ("eastus2", format!("{server}/{}:0.9.1", c.app.image)),
+    ] {
+        let built = kustomize(&repo.path().join("overlays").join(region));
+        let ctr = &find(&built, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(ctr["image"], want, "{region}");
+        let image_env = ctr["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "IMAGE")
+            .map(|e| e["value"].clone());
+        assert_eq!(image_env, Some(Value::from(want.as_str())), "{region}");
+    }
+    // Other regions (none here) and the candidate itself are untouched by a region's pin.
+    assert_ne!(c.app.version(), "0.9.1");
+}

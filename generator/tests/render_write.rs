@@ -52,7 +52,8 @@ fn a_failure_while_removing_and_updating_regions_is_rolled_back() {
     let repo = temp_repo(&text);
     assert!(gen_in(repo.path(), &["render"]).status.success());
     // Drop the last region (its two directories go aside whole) and bump the tag (every
-    // remaining overlay's kustomization.yaml is replaced file by file).
+    // remaining overlay's kustomization.yaml and patch-deployment.yaml, which passes the
+    // image to the pod, are replaced file by file).
     let last = text.rfind("  - name: ").unwrap();
     let cut = text[..last].to_string();
     let bumped = helpers::with_tag(&cut, "1.0.9");
@@ -71,7 +72,7 @@ fn a_failure_while_removing_and_updating_regions_is_rolled_back() {
     }
     let out = gen_in(repo.path(), &["render", "--all"]);
     assert!(
-        stdout(&out).contains("59 written, 7 removed"),
+        stdout(&out).contains("118 written, 7 removed"),
         "{}",
         stdout(&out)
     );

@@ -19,7 +19,7 @@ pub(super) const IMAGE_IMMUTABLE: Check<CatalogueSpec> = Check {
 };
 
 /// A tag as the registry accepts it: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub(super) fn is_tag(tag: &str) -> bool {
+pub fn is_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= 128
         && tag
@@ -29,7 +29,7 @@ pub(super) fn is_tag(tag: &str) -> bool {
 }
 
 /// `sha256:` and 64 lowercase hex digits.
-pub(super) fn is_digest(d: &str) -> bool {
+pub fn is_digest(d: &str) -> bool {
     let hex = d.strip_prefix("sha256:").unwrap_or("");
     hex.len() == 64
         && hex

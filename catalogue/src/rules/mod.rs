@@ -13,8 +13,11 @@ mod image;
 mod monitoring;
 mod names;
 mod regions;
+mod rollout;
 mod traffic;
 mod workload;
+
+pub use image::{is_digest, is_tag};
 
 use crate::model::CatalogueSpec;
 use policy::{Check, Policy};
@@ -22,7 +25,7 @@ use policy::{Check, Policy};
 /// Every catalogue rule, in the order findings are produced.
 pub static POLICY: Policy<CatalogueSpec> = Policy::new(&CHECKS);
 
-static CHECKS: [Check<CatalogueSpec>; 35] = [
+static CHECKS: [Check<CatalogueSpec>; 41] = [
     regions::REGION_KNOWN,
     regions::REGION_UNIQUE,
     regions::PRIORITY_RANGE,
@@ -58,6 +61,12 @@ static CHECKS: [Check<CatalogueSpec>; 35] = [
     monitoring::MONITORING_WEBHOOK,
     monitoring::MONITORING_NAMES,
     monitoring::MONITORING_SCRAPE,
+    rollout::ROLLOUT_WAVES_KNOWN,
+    rollout::ROLLOUT_WAVES_PARTITION,
+    rollout::ROLLOUT_PRIMARY_LAST,
+    rollout::ROLLOUT_STAGED,
+    rollout::REGION_IMAGE_FORMAT,
+    rollout::ROLLOUT_BOUNDS,
 ];
 
 /// An RFC 1123 label of at most `max` characters.

@@ -159,8 +159,10 @@ fn region_values(b: &Build, sink: &mut Sink<'_>) {
                     );
                 }
             }
+            let image_ref = app.image_ref_at(&b.catalogue.registry, region.version(app));
             for (env, want) in [
                 ("REGION", region.name.to_string()),
+                ("IMAGE", image_ref.clone()),
                 ("READINESS_PATH", app.probes.readiness.clone()),
                 ("LIVENESS_PATH", app.probes.liveness.clone()),
                 ("STARTUP_PATH", app.probes.startup.clone()),
@@ -182,7 +184,6 @@ fn region_values(b: &Build, sink: &mut Sink<'_>) {
                     );
                 }
             }
-            let image_ref = app.image_ref(&b.catalogue.registry);
             if c.image.as_deref() != Some(image_ref.as_str()) {
                 sink.report(
                     subject(&did, &format!("{cf}.image")),
