@@ -1,8 +1,10 @@
 //! `gen diff`: per-region diff of the fully built manifests between a git ref and the working
 //! tree. The ref's tree is extracted from git blobs into a temporary directory (the checkout is
-//! never touched); every region is built with Kustomize on both sides, in parallel, following
-//! the cluster entry point the way Flux does; objects are compared by
-//! apiVersion/kind/namespace/name.
+//! never touched); every region is built on both sides, in parallel, following the cluster
+//! entry point the way Flux (or Argo CD) does; objects are compared by
+//! apiVersion/kind/namespace/name. Builds run in-process (the Kustomize subset `gen validate`
+//! uses) and fall back to `kubectl kustomize` per directory, with a notice, for anything
+//! outside it.
 //!
 //! The same [`Report`] gives `gen commit` its message.
 
@@ -11,7 +13,9 @@ pub mod objects;
 mod report;
 pub mod snapshot;
 
-pub use build::{build_region, followed_paths};
+pub use build::{
+    Engine, Fallback, RegionBuild, build_directory, build_region, build_region_with, followed_paths,
+};
 pub use objects::{ChangeKind, FieldChange, Manifests, ObjectChange, ObjectKey, Workload};
 pub use report::{COMMENT_LIMIT, MARKER, markdown, text};
 pub use snapshot::Snapshot;
@@ -158,6 +162,8 @@ pub struct Report {
     pub new_label: String,
     /// Every region of either side, sorted by name.
     pub regions: Vec<RegionDiff>,
+    /// Directories built with `kubectl kustomize` instead of in-process, and why.
+    pub fallbacks: Vec<Fallback>,
 }
 
 impl Report {
@@ -169,6 +175,32 @@ impl Report {
 
     pub fn has_errors(&self) -> bool {
         self.regions.iter().any(|r| r.error.is_some())
+    }
+
+    /// One line per (file, unsupported feature): which directories were built with
+    /// `kubectl kustomize` because of it.
+    pub fn notices(&self) -> Vec<String> {
+        let mut by_cause: std::collections::BTreeMap<(&str, &str), BTreeSet<&str>> =
+            std::collections::BTreeMap::new();
+        for f in &self.fallbacks {
+            by_cause
+                .entry((f.file.as_str(), f.feature.as_str()))
+                .or_default()
+                .insert(f.built.as_str());
+        }
+        by_cause
+            .into_iter()
+            .map(|((file, feature), built)| {
+                let first = built.iter().next().copied().unwrap_or_default();
+                let more = match built.len() {
+                    0 | 1 => String::new(),
+                    n => format!(" and {} more director{}", n - 1, if n == 2 { "y" } else { "ies" }),
+                };
+                format!(
+                    "gen diff: notice: {file} uses {feature}, outside gen's in-process Kustomize subset: built {first}{more} with `kubectl kustomize`"
+                )
+            })
+            .collect()
     }
 }
 
@@ -183,6 +215,16 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Report {
 /// not built at all (reported unchanged, without workload values): what `gen commit` needs for
 /// its message.
 pub fn compare_with(old: &Snapshot, new: &Snapshot, build_unchanged: bool) -> Report {
+    compare_using(old, new, build_unchanged, Engine::Auto)
+}
+
+/// [`compare_with`] with a chosen build engine.
+pub fn compare_using(
+    old: &Snapshot,
+    new: &Snapshot,
+    build_unchanged: bool,
+    engine: Engine,
+) -> Report {
     use rayon::prelude::*;
     let old_regions = old.regions();
     let new_regions = new.regions();
@@ -210,19 +252,27 @@ pub fn compare_with(old: &Snapshot, new: &Snapshot, build_unchanged: bool) -> Re
             jobs.push((r.clone(), Side::New));
         }
     }
-    let built: Vec<((String, Side), Result<Manifests, String>)> = jobs
+    let built: Vec<((String, Side), RegionBuild)> = jobs
         .into_par_iter()
         .map(|(region, side)| {
             let root = match side {
                 Side::Old => &old.root,
                 Side::New => &new.root,
             };
-            let result = build_region(root, &region);
+            let result = build_region_with(root, &region, engine);
             ((region, side), result)
         })
         .collect();
-    let mut by_key: std::collections::BTreeMap<(String, Side), Result<Manifests, String>> =
-        built.into_iter().collect();
+    let mut fallbacks: Vec<Fallback> = Vec::new();
+    let mut by_key: std::collections::BTreeMap<(String, Side), Result<Manifests, String>> = built
+        .into_iter()
+        .map(|(k, b)| {
+            fallbacks.extend(b.fallbacks);
+            (k, b.manifests)
+        })
+        .collect();
+    fallbacks.sort();
+    fallbacks.dedup();
 
     let regions = all
         .iter()
@@ -240,6 +290,7 @@ pub fn compare_with(old: &Snapshot, new: &Snapshot, build_unchanged: bool) -> Re
         old_label: old.label.clone(),
         new_label: new.label.clone(),
         regions,
+        fallbacks,
     }
 }
 
@@ -315,6 +366,9 @@ pub fn run(ctx: &Context, args: &DiffOptions) -> Result<u8, Error> {
     let old = Snapshot::from_ref(&repo, &args.base)?;
     let new = Snapshot::from_workdir(&workdir, "working tree")?;
     let report = compare(&old, &new);
+    for notice in report.notices() {
+        eprintln!("{notice}");
+    }
     let out = match args.format {
         DiffFormat::Text => text(&report, use_colour()),
         DiffFormat::Markdown => markdown(&report, COMMENT_LIMIT),

@@ -30,7 +30,7 @@ impl ObjectKey {
         format!("{}/{}", self.kind, self.name)
     }
 
-    fn of(v: &Value) -> Option<Self> {
+    pub(crate) fn of(v: &Value) -> Option<Self> {
         let s = |p: &str| {
             v.pointer(p)
                 .and_then(Value::as_str)

@@ -378,6 +378,7 @@ mod tests {
             regions: (0..40)
                 .map(|i| big_region(&format!("region{i:02}"), 400))
                 .collect(),
+            fallbacks: Vec::new(),
         };
         let md = markdown(&report, COMMENT_LIMIT);
         assert!(md.len() <= COMMENT_LIMIT, "{} bytes", md.len());
@@ -401,6 +402,7 @@ mod tests {
             old_label: "HEAD".into(),
             new_label: "working tree".into(),
             regions: vec![big_region("eastus2", 3)],
+            fallbacks: Vec::new(),
         };
         let md = markdown(&report, COMMENT_LIMIT);
         assert!(!md.contains("cut"), "{md}");
