@@ -9,6 +9,7 @@
 //! The same [`Report`] gives `gen commit` its message.
 
 mod build;
+pub mod catalogue_change;
 pub mod objects;
 mod report;
 pub mod snapshot;
@@ -16,6 +17,7 @@ pub mod snapshot;
 pub use build::{
     Engine, Fallback, RegionBuild, build_directory, build_region, build_region_with, followed_paths,
 };
+pub use catalogue_change::{CatalogueChange, Ha, HaRow};
 pub use objects::{ChangeKind, FieldChange, Manifests, ObjectChange, ObjectKey, Workload};
 pub use report::{COMMENT_LIMIT, MARKER, markdown, text};
 pub use snapshot::Snapshot;
@@ -30,6 +32,21 @@ pub enum Error {
     Git(#[from] crate::git::Error),
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
+    #[error(
+        "{ENGINE_ENV}=`{0}` is not an engine\n  help: use `auto` (in-process, kubectl for what the subset does not cover) or `kubectl` (every directory with `kubectl kustomize`)"
+    )]
+    BadEngine(String),
+}
+
+/// Environment variable choosing how `gen diff` builds: `auto` (default) or `kubectl`.
+pub const ENGINE_ENV: &str = "GEN_DIFF_ENGINE";
+
+fn engine_from_env() -> Result<Engine, Error> {
+    match std::env::var(ENGINE_ENV).ok().as_deref().map(str::trim) {
+        None | Some("") | Some("auto") => Ok(Engine::Auto),
+        Some("kubectl") => Ok(Engine::Kubectl),
+        Some(other) => Err(Error::BadEngine(other.chars().take(40).collect())),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +181,8 @@ pub struct Report {
     pub regions: Vec<RegionDiff>,
     /// Directories built with `kubectl kustomize` instead of in-process, and why.
     pub fallbacks: Vec<Fallback>,
+    /// The catalogue change and the per-region HA values, when the caller read the catalogues.
+    pub catalogue: Option<CatalogueChange>,
 }
 
 impl Report {
@@ -291,6 +310,7 @@ pub fn compare_using(
         new_label: new.label.clone(),
         regions,
         fallbacks,
+        catalogue: None,
     }
 }
 
@@ -355,6 +375,44 @@ fn region_diff(
     d
 }
 
+/// The catalogue at `ctx.catalogue` in the ref (its path relative to the work tree) and on
+/// disk. `None` when the catalogue lies outside the repository.
+fn catalogue_change(
+    repo: &git2::Repository,
+    workdir: &std::path::Path,
+    ctx: &Context,
+    args: &DiffOptions,
+    old_label: &str,
+    new_label: &str,
+) -> Option<CatalogueChange> {
+    let abs = if ctx.catalogue.is_absolute() {
+        ctx.catalogue.clone()
+    } else {
+        std::env::current_dir().ok()?.join(&ctx.catalogue)
+    };
+    let root = workdir.canonicalize().ok()?;
+    let abs = abs.canonicalize().unwrap_or(abs);
+    let rel = abs
+        .strip_prefix(&root)
+        .ok()?
+        .to_string_lossy()
+        .replace('\\', "/");
+    let old_text = crate::git::resolve_tree(repo, &args.base)
+        .ok()
+        .and_then(|t| t.get_path(std::path::Path::new(&rel)).ok())
+        .and_then(|e| e.to_object(repo).ok())
+        .and_then(|o| o.into_blob().ok())
+        .and_then(|b| String::from_utf8(b.content().to_vec()).ok());
+    let new_text = std::fs::read_to_string(&abs).ok();
+    Some(CatalogueChange::between(
+        &rel,
+        old_label,
+        old_text.as_deref(),
+        new_label,
+        new_text.as_deref(),
+    ))
+}
+
 /// Colour only on a terminal, and never when `NO_COLOR` is set (https://no-color.org).
 pub fn use_colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -362,10 +420,12 @@ pub fn use_colour() -> bool {
 
 /// `gen diff`: the exit code (0, or 2 when a region did not build).
 pub fn run(ctx: &Context, args: &DiffOptions) -> Result<u8, Error> {
+    let engine = engine_from_env()?;
     let (repo, workdir) = crate::git::open(&ctx.repo)?;
     let old = Snapshot::from_ref(&repo, &args.base)?;
     let new = Snapshot::from_workdir(&workdir, "working tree")?;
-    let report = compare(&old, &new);
+    let mut report = compare_using(&old, &new, true, engine);
+    report.catalogue = catalogue_change(&repo, &workdir, ctx, args, &old.label, &new.label);
     for notice in report.notices() {
         eprintln!("{notice}");
     }

@@ -338,3 +338,33 @@ fn gen_diff_prints_one_notice_for_a_base_outside_the_subset() {
     // kubectl built it: the generated ConfigMap (with its hash suffix) is in the diff.
     assert!(stdout.contains("ConfigMap hello/hello-config-"), "{stdout}");
 }
+
+/// `GEN_DIFF_ENGINE=kubectl` builds everything with kubectl and prints the same report;
+/// an unknown engine is a usage error (exit 2) that lists the valid ones.
+#[test]
+fn the_kubectl_engine_gives_the_same_report_and_a_bad_engine_exits_2() {
+    use git_support::{Sandbox, assert_exit, seed_from_workspace, with_tag};
+    let sb = Sandbox::new();
+    let repo = sb.init_repo("work");
+    seed_from_workspace(&repo);
+    assert_exit(&sb.gen_cmd(&repo, &["render", "--all"]), 0);
+    sb.commit_all(&repo, "rendered");
+    let cat = std::fs::read_to_string(repo.join("catalogue.yaml")).unwrap();
+    std::fs::write(repo.join("catalogue.yaml"), with_tag(&cat, "9.9.9")).unwrap();
+    assert_exit(&sb.gen_cmd(&repo, &["render", "--all"]), 0);
+    let run = |engine: &str| {
+        let mut cmd = sb.gen_command(&repo, &["diff", "--base", "HEAD", "--format", "markdown"]);
+        cmd.env("GEN_DIFF_ENGINE", engine);
+        cmd.output().unwrap()
+    };
+    let (auto, _) = assert_exit(&run("auto"), 0);
+    let (kubectl, _) = assert_exit(&run("kubectl"), 0);
+    assert!(auto.contains("9.9.9"), "{auto}");
+    assert_eq!(auto, kubectl);
+    let (_, err) = assert_exit(&run("helm"), 2);
+    assert!(
+        err.contains("GEN_DIFF_ENGINE=`helm` is not an engine"),
+        "{err}"
+    );
+    assert!(err.contains("`auto`") && err.contains("`kubectl`"), "{err}");
+}

@@ -164,7 +164,7 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
-fn fields_diff(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
+pub(crate) fn fields_diff(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
     if old == new {
         return;
     }

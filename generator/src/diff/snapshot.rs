@@ -15,7 +15,7 @@ pub fn inputs() -> Vec<&'static str> {
 }
 
 /// Directories whose sub-directories are regions.
-const REGION_PARENTS: &[&str] = &["overlays", "clusters"];
+const REGION_PARENTS: &[&str] = &["overlays", "clusters", "argocd"];
 
 #[derive(Debug)]
 pub struct Snapshot {
@@ -73,7 +73,7 @@ impl Snapshot {
         })
     }
 
-    /// Region names: the sub-directories of `overlays/` and `clusters/`.
+    /// Region names: the sub-directories of `overlays/`, `clusters/` and `argocd/`.
     pub fn regions(&self) -> BTreeSet<String> {
         self.files
             .keys()
