@@ -368,3 +368,32 @@ fn the_kubectl_engine_gives_the_same_report_and_a_bad_engine_exits_2() {
     );
     assert!(err.contains("`auto`") && err.contains("`kubectl`"), "{err}");
 }
+
+/// A file resource outside the kustomization's directory is refused by kustomize's load
+/// restrictor; the in-process build must not accept it silently: the region is reported as
+/// not building, with kustomize's message.
+#[test]
+fn a_file_outside_the_kustomization_directory_fails_as_kustomize_fails() {
+    let (repo, regions) = rendered_repo(&helpers::default_catalogue_text());
+    write(
+        repo.path(),
+        "shared/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\n",
+    );
+    edit(repo.path(), "base/kustomization.yaml", |s| {
+        s.replacen(
+            "resources:\n",
+            "resources:\n  - ../shared/settings.yaml\n",
+            1,
+        )
+    });
+    let built = build_region_with(repo.path(), &regions[0], Engine::Auto);
+    let err = built.manifests.unwrap_err();
+    assert!(err.contains("kustomize build of"), "{err}");
+    assert!(built.fallbacks.is_empty(), "{:?}", built.fallbacks);
+    assert!(
+        build_region_with(repo.path(), &regions[0], Engine::Kubectl)
+            .manifests
+            .is_err()
+    );
+}

@@ -451,6 +451,11 @@ fn collect(
                 format!("patch `{path}` outside the repository"),
             ));
         }
+        // Kustomize's default load restrictor refuses a file outside the kustomization's own
+        // directory: let kubectl say so.
+        if escapes("", path) {
+            return Err(Outside::Broken);
+        }
         patch_paths.push(effective::join(dir, path));
     }
     for r in list("resources")? {
@@ -467,6 +472,10 @@ fn collect(
         let path = effective::join(dir, r);
         if root.join(&path).is_dir() {
             collect(root, &path, files, uses, depth + 1)?;
+        } else if escapes("", r) {
+            // A file (not a base directory) outside this kustomization's directory: kustomize
+            // refuses it by default.
+            return Err(Outside::Broken);
         } else {
             read(root, &path, files)?;
         }
