@@ -15,12 +15,13 @@ mod report;
 pub mod snapshot;
 
 pub use build::{
-    Engine, Fallback, RegionBuild, build_directory, build_region, build_region_with, followed_paths,
+    Engine, Fallback, RegionBuild, build_directory, build_region, build_region_in,
+    build_region_with, followed_paths,
 };
 pub use catalogue_change::{CatalogueChange, Ha, HaRow};
 pub use objects::{ChangeKind, FieldChange, Manifests, ObjectChange, ObjectKey, Workload};
 pub use report::{COMMENT_LIMIT, MARKER, markdown, text};
-pub use snapshot::Snapshot;
+pub use snapshot::{Snapshot, Source};
 
 use crate::options::{Context, DiffFormat, DiffOptions};
 use std::collections::BTreeSet;
@@ -274,11 +275,11 @@ pub fn compare_using(
     let built: Vec<((String, Side), RegionBuild)> = jobs
         .into_par_iter()
         .map(|(region, side)| {
-            let root = match side {
-                Side::Old => &old.root,
-                Side::New => &new.root,
+            let source = match side {
+                Side::Old => &old.source,
+                Side::New => &new.source,
             };
-            let result = build_region_with(root, &region, engine);
+            let result = build_region_in(source, &region, engine);
             ((region, side), result)
         })
         .collect();
@@ -404,6 +405,9 @@ fn catalogue_change(
         .and_then(|o| o.into_blob().ok())
         .and_then(|b| String::from_utf8(b.content().to_vec()).ok());
     let new_text = std::fs::read_to_string(&abs).ok();
+    if old_text.is_none() && new_text.is_none() {
+        return None;
+    }
     Some(CatalogueChange::between(
         &rel,
         old_label,

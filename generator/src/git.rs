@@ -143,6 +143,30 @@ pub fn extract_tree(
     tops: &[&str],
     dest: &Path,
 ) -> Result<BTreeMap<String, String>, Error> {
+    let mut written = BTreeMap::new();
+    for (rel, (id, content)) in read_tree(repo, tree, tops)? {
+        let path = dest.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, &content).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        written.insert(rel, id);
+    }
+    Ok(written)
+}
+
+/// The blobs under `tops` of `tree`: repository-relative path → (blob id, content), in memory.
+pub fn read_tree(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    tops: &[&str],
+) -> Result<BTreeMap<String, (String, Vec<u8>)>, Error> {
     let mut entries: Vec<(String, git2::Oid)> = Vec::new();
     for top in tops {
         let Some(entry) = tree.get_name(top) else {
@@ -163,23 +187,12 @@ pub fn extract_tree(
             _ => {}
         }
     }
-    let mut written = BTreeMap::new();
+    let mut out = BTreeMap::new();
     for (rel, id) in entries {
         let blob = repo.find_blob(id)?;
-        let path = dest.join(&rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::write(&path, blob.content()).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        written.insert(rel, id.to_string());
+        out.insert(rel, (id.to_string(), blob.content().to_vec()));
     }
-    Ok(written)
+    Ok(out)
 }
 
 /// Author and committer: `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` and

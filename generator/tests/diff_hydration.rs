@@ -337,6 +337,35 @@ fn gen_diff_prints_one_notice_for_a_base_outside_the_subset() {
     );
     // kubectl built it: the generated ConfigMap (with its hash suffix) is in the diff.
     assert!(stdout.contains("ConfigMap hello/hello-config-"), "{stdout}");
+
+    // Committed: now the git side (held in memory) needs kubectl too, and is written out for it.
+    // (`gen render` refuses such a base, so the tag is changed in one overlay by hand.)
+    sb.commit_all(&repo, "configMapGenerator");
+    let tag = git_support::fixture_tag();
+    let overlay = std::fs::read_dir(repo.join("overlays"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .into_owned();
+    edit(
+        &repo,
+        &format!("overlays/{overlay}/kustomization.yaml"),
+        |s| s.replace(&format!("newTag: \"{tag}\""), "newTag: \"7.7.7\""),
+    );
+    let (stdout, stderr) = assert_exit(&sb.gen_cmd(&repo, &["diff", "--base", "HEAD"]), 0);
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("notice")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stdout.contains("7.7.7"), "{stdout}");
+    assert!(
+        !stdout.contains("ConfigMap hello/hello-config-"),
+        "unchanged now: {stdout}"
+    );
 }
 
 /// `GEN_DIFF_ENGINE=kubectl` builds everything with kubectl and prints the same report;

@@ -10,6 +10,7 @@
 //! kubectl, so a broken tree is reported with kustomize's own message.
 
 use super::objects::{self, Manifests, ObjectKey};
+use super::snapshot::Source;
 use crate::hydrate::effective::{self, Files};
 use crate::kustomize;
 use serde_json::Value;
@@ -18,8 +19,10 @@ use std::path::Path;
 
 const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-fn is_kustomization_dir(dir: &Path) -> bool {
-    KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file())
+fn is_kustomization_dir(src: &Source, dir: &str) -> bool {
+    KUSTOMIZATION_FILES
+        .iter()
+        .any(|f| src.is_file(&effective::join(dir, f)))
 }
 
 /// Which engine builds the directories.
@@ -105,8 +108,13 @@ pub fn build_region(root: &Path, region: &str) -> Result<Manifests, String> {
 
 /// [`build_region`] with a chosen engine, reporting the directories that needed kubectl.
 pub fn build_region_with(root: &Path, region: &str, engine: Engine) -> RegionBuild {
+    build_region_in(&Source::Disk(root.to_path_buf()), region, engine)
+}
+
+/// [`build_region_with`] over any [`Source`] (a git tree held in memory, or a directory).
+pub fn build_region_in(src: &Source, region: &str, engine: Engine) -> RegionBuild {
     let mut fallbacks = Vec::new();
-    let manifests = build_region_inner(root, region, engine, &mut fallbacks);
+    let manifests = build_region_inner(src, region, engine, &mut fallbacks);
     RegionBuild {
         manifests,
         fallbacks,
@@ -116,9 +124,10 @@ pub fn build_region_with(root: &Path, region: &str, engine: Engine) -> RegionBui
 /// Builds one kustomization directory (repository-relative) as [`build_region_with`] builds
 /// each directory it meets, without following entry points.
 pub fn build_directory(root: &Path, dir: &str, engine: Engine) -> RegionBuild {
+    let src = Source::Disk(root.to_path_buf());
     let mut fallbacks = Vec::new();
     let manifests =
-        build_dir(root, dir, dir, engine, &mut fallbacks).map(|o| o.into_iter().collect());
+        build_dir(&src, dir, dir, engine, &mut fallbacks).map(|o| o.into_iter().collect());
     RegionBuild {
         manifests,
         fallbacks,
@@ -127,24 +136,12 @@ pub fn build_directory(root: &Path, dir: &str, engine: Engine) -> RegionBuild {
 
 /// An Argo CD entry point (`argocd/<region>/`) without a kustomization: its YAML files are
 /// the objects applied to the cluster's Argo CD as they are.
-fn is_plain_entry_dir(dir: &Path) -> bool {
-    !is_kustomization_dir(dir) && !plain_yaml_files(dir).is_empty()
-}
-
-fn plain_yaml_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-        .collect();
-    files.sort();
-    files
+fn is_plain_entry_dir(src: &Source, dir: &str) -> bool {
+    !is_kustomization_dir(src, dir) && !src.yaml_files_in(dir).is_empty()
 }
 
 fn build_region_inner(
-    root: &Path,
+    src: &Source,
     region: &str,
     engine: Engine,
     fallbacks: &mut Vec<Fallback>,
@@ -153,15 +150,15 @@ fn build_region_inner(
     let mut plain: Vec<String> = Vec::new();
     for top in ["clusters", "argocd"] {
         let d = format!("{top}/{region}");
-        if is_kustomization_dir(&root.join(&d)) {
+        if is_kustomization_dir(src, &d) {
             queue.push(d);
-        } else if is_plain_entry_dir(&root.join(&d)) {
+        } else if is_plain_entry_dir(src, &d) {
             plain.push(d);
         }
     }
     if queue.is_empty() && plain.is_empty() {
         let overlay = format!("overlays/{region}");
-        if !root.join(&overlay).is_dir() {
+        if !src.is_dir(&overlay) {
             return Err(format!(
                 "{region}: neither clusters/{region}/ nor overlays/{region}/ holds a kustomization"
             ));
@@ -173,11 +170,10 @@ fn build_region_inner(
     let mut built: Vec<(String, Vec<(ObjectKey, Value)>)> = Vec::new();
     for dir in &plain {
         let mut objects = Vec::new();
-        for file in plain_yaml_files(&root.join(dir)) {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let name = file.file_name().unwrap_or_default().to_string_lossy();
-            let rel = format!("{dir}/{name}");
+        for rel in src.yaml_files_in(dir) {
+            let text = src
+                .read(&rel)
+                .ok_or_else(|| format!("{rel}: cannot read it (not UTF-8?)"))?;
             let docs = effective::parse_documents(&rel, &text).map_err(|e| e.to_string())?;
             objects.extend(keyed(docs));
         }
@@ -190,7 +186,7 @@ fn build_region_inner(
                     let next =
                         normalize(&next).map_err(|e| format!("{shown}/: {key}: spec path {e}"))?;
                     if seen.insert(next.clone()) {
-                        if !is_kustomization_dir(&root.join(&next)) {
+                        if !is_kustomization_dir(src, &next) {
                             return Err(format!(
                                 "{shown}/: {key} points at ./{next}, which holds no kustomization in this tree"
                             ));
@@ -204,7 +200,7 @@ fn build_region_inner(
         }
         let Some(dir) = queue.pop() else { break };
         let shown = if dir.is_empty() { "." } else { dir.as_str() }.to_string();
-        let objects = build_dir(root, &dir, &shown, engine, fallbacks)?;
+        let objects = build_dir(src, &dir, &shown, engine, fallbacks)?;
         built.push((shown, objects));
     }
     Ok(manifests)
@@ -218,14 +214,14 @@ fn keyed(docs: Vec<Value>) -> Vec<(ObjectKey, Value)> {
 
 /// One kustomization directory: in-process when the subset covers it, else kubectl.
 fn build_dir(
-    root: &Path,
+    src: &Source,
     dir: &str,
     shown: &str,
     engine: Engine,
     fallbacks: &mut Vec<Fallback>,
 ) -> Result<Vec<(ObjectKey, Value)>, String> {
     if engine == Engine::Auto {
-        match build_in_process(root, dir) {
+        match build_in_process(src, dir) {
             Ok(objects) => return Ok(objects),
             Err(Outside::Unsupported { file, feature }) => fallbacks.push(Fallback {
                 built: format!("{shown}/"),
@@ -236,6 +232,9 @@ fn build_dir(
             Err(Outside::Broken) => {}
         }
     }
+    let root = src
+        .on_disk()
+        .map_err(|e| format!("{shown}/: cannot write the tree for kubectl: {e}"))?;
     let yaml = kustomize::build(&root.join(dir)).map_err(|e| match e {
         kustomize::Error::Build { stderr, .. } => {
             format!("kustomize build of {shown}/ failed: {}", stderr.trim())
@@ -261,7 +260,7 @@ fn unsupported(file: &str, feature: impl Into<String>) -> Outside {
     }
 }
 
-/// The files of one build, read from disk while checking the subset.
+/// The files of one build, read while checking the subset.
 struct DiskFiles(BTreeMap<String, String>);
 
 impl Files for DiskFiles {
@@ -279,10 +278,10 @@ struct Uses {
     labels: Option<String>,
 }
 
-fn build_in_process(root: &Path, dir: &str) -> Result<Vec<(ObjectKey, Value)>, Outside> {
+fn build_in_process(src: &Source, dir: &str) -> Result<Vec<(ObjectKey, Value)>, Outside> {
     let mut files = DiskFiles(BTreeMap::new());
     let mut uses = Uses::default();
-    collect(root, dir, &mut files, &mut uses, 0)?;
+    collect(src, dir, &mut files, &mut uses, 0)?;
     let objects = effective::build(&files, dir).map_err(|_| Outside::Broken)?;
     check_kinds(&objects, &uses)?;
     let keyed: Vec<(ObjectKey, Value)> = keyed(objects.into_iter().map(|o| o.value).collect());
@@ -333,11 +332,11 @@ fn is_remote(r: &str) -> bool {
         || r.contains("?ref=")
 }
 
-fn read(root: &Path, rel: &str, files: &mut DiskFiles) -> Result<(), Outside> {
+fn read(src: &Source, rel: &str, files: &mut DiskFiles) -> Result<(), Outside> {
     if files.0.contains_key(rel) {
         return Ok(());
     }
-    let text = std::fs::read_to_string(root.join(rel)).map_err(|_| Outside::Broken)?;
+    let text = src.read(rel).ok_or(Outside::Broken)?;
     files.0.insert(rel.to_string(), text);
     Ok(())
 }
@@ -354,7 +353,7 @@ fn keys_within(v: &Value, allowed: &[&str], file: &str, what: &str) -> Result<()
 
 /// Reads every file the build of `dir` needs, refusing features outside the subset.
 fn collect(
-    root: &Path,
+    src: &Source,
     dir: &str,
     files: &mut DiskFiles,
     uses: &mut Uses,
@@ -364,10 +363,10 @@ fn collect(
     if depth > 8 {
         return Err(Outside::Broken);
     }
-    if !root.join(&kfile).is_file() {
+    if !src.is_file(&kfile) {
         for other in &KUSTOMIZATION_FILES[1..] {
             let f = effective::join(dir, other);
-            if root.join(&f).is_file() {
+            if src.is_file(&f) {
                 return Err(unsupported(
                     &f,
                     format!("a kustomization file named `{other}`"),
@@ -376,7 +375,7 @@ fn collect(
         }
         return Err(Outside::Broken);
     }
-    read(root, &kfile, files)?;
+    read(src, &kfile, files)?;
     let text = &files.0[&kfile];
     let doc: Value = effective::parse_documents(&kfile, text)
         .ok()
@@ -470,18 +469,18 @@ fn collect(
             ));
         }
         let path = effective::join(dir, r);
-        if root.join(&path).is_dir() {
-            collect(root, &path, files, uses, depth + 1)?;
+        if src.is_dir(&path) {
+            collect(src, &path, files, uses, depth + 1)?;
         } else if escapes("", r) {
             // A file (not a base directory) outside this kustomization's directory: kustomize
             // refuses it by default.
             return Err(Outside::Broken);
         } else {
-            read(root, &path, files)?;
+            read(src, &path, files)?;
         }
     }
     for path in patch_paths {
-        read(root, &path, files)?;
+        read(src, &path, files)?;
         let docs =
             effective::parse_documents(&path, &files.0[&path]).map_err(|_| Outside::Broken)?;
         for doc in &docs {
