@@ -10,8 +10,10 @@
 //!
 //! Measured:
 //! - `gen diff` as the command does it: extract HEAD's tree to a temp dir, build all 60 regions
-//!   on both sides like Flux (clusters/<r>, then the Flux Kustomization's path) in parallel,
-//!   compare objects, print markdown;
+//!   on both sides like Flux (clusters/<r>, then the Flux Kustomization's path) in parallel
+//!   with the in-process Kustomize subset, compare objects, print markdown;
+//! - the same with every directory built by `kubectl kustomize` (`Engine::Kubectl`, what
+//!   `GEN_DIFF_ENGINE=kubectl` does), interleaved with the above;
 //! - the same 240 `kubectl kustomize` builds (60 regions × 2 sides × entry point + overlay), one
 //!   after another, nothing else: the sequential baseline;
 //! - 60 `kubectl kustomize overlays/<r>` one after another (one side only), for scale;
@@ -162,6 +164,13 @@ fn main() {
         assert_eq!(report.changed().count(), 60);
         std::hint::black_box(diff::markdown(&report, diff::COMMENT_LIMIT));
     };
+    let gen_diff_kubectl = || {
+        let old = Snapshot::from_ref(&git_repo, "HEAD").unwrap();
+        let new = Snapshot::from_workdir(&workdir, "working tree").unwrap();
+        let report = diff::compare_using(&old, &new, true, diff::Engine::Kubectl);
+        assert_eq!(report.changed().count(), 60);
+        std::hint::black_box(diff::markdown(&report, diff::COMMENT_LIMIT));
+    };
     let baseline = || {
         for d in &dirs {
             std::hint::black_box(kustomize::build(d).unwrap());
@@ -169,17 +178,22 @@ fn main() {
     };
     // Interleaved (A, B, A, B, …) so load from other processes on a shared machine hits both.
     gen_diff();
+    gen_diff_kubectl();
     baseline();
-    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let (mut a, mut k, mut b) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let t = Instant::now();
         gen_diff();
         a.push(t.elapsed());
         let t = Instant::now();
+        gen_diff_kubectl();
+        k.push(t.elapsed());
+        let t = Instant::now();
         baseline();
         b.push(t.elapsed());
     }
-    let changed = summarize("gen diff, tag bump in all 60 regions (parallel)", &a);
+    let changed = summarize("gen diff, tag bump in all 60 regions (in-process)", &a);
+    let with_kubectl = summarize("gen diff, same, every build by kubectl (parallel)", &k);
     let sequential = summarize(
         "kubectl kustomize × 240, one after another (same builds)",
         &b,
@@ -198,7 +212,8 @@ fn main() {
         },
     );
     println!(
-        "\ngen diff (all changed) / sequential same builds = {:.2}; cores: {}",
+        "\ngen diff in-process / kubectl engine = {:.3}; gen diff / sequential same builds = {:.3}; cores: {}",
+        changed.as_secs_f64() / with_kubectl.as_secs_f64(),
         changed.as_secs_f64() / sequential.as_secs_f64(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );

@@ -222,6 +222,9 @@ pub fn run(
     };
     let new = Snapshot::from_tree(&repo, &new_tree, "commit")?;
     let report = diff::compare_with(&old, &new, false);
+    for notice in report.notices() {
+        eprintln!("{notice}");
+    }
     let broken: Vec<String> = report
         .regions
         .iter()

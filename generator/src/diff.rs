@@ -1,20 +1,27 @@
 //! `gen diff`: per-region diff of the fully built manifests between a git ref and the working
 //! tree. The ref's tree is extracted from git blobs into a temporary directory (the checkout is
-//! never touched); every region is built with Kustomize on both sides, in parallel, following
-//! the cluster entry point the way Flux does; objects are compared by
-//! apiVersion/kind/namespace/name.
+//! never touched); every region is built on both sides, in parallel, following the cluster
+//! entry point the way Flux (or Argo CD) does; objects are compared by
+//! apiVersion/kind/namespace/name. Builds run in-process (the Kustomize subset `gen validate`
+//! uses) and fall back to `kubectl kustomize` per directory, with a notice, for anything
+//! outside it.
 //!
 //! The same [`Report`] gives `gen commit` its message.
 
 mod build;
+pub mod catalogue_change;
 pub mod objects;
 mod report;
 pub mod snapshot;
 
-pub use build::{build_region, followed_paths};
+pub use build::{
+    Engine, Fallback, RegionBuild, build_directory, build_region, build_region_in,
+    build_region_with, followed_paths,
+};
+pub use catalogue_change::{CatalogueChange, Ha, HaRow};
 pub use objects::{ChangeKind, FieldChange, Manifests, ObjectChange, ObjectKey, Workload};
 pub use report::{COMMENT_LIMIT, MARKER, markdown, text};
-pub use snapshot::Snapshot;
+pub use snapshot::{Snapshot, Source};
 
 use crate::options::{Context, DiffFormat, DiffOptions};
 use std::collections::BTreeSet;
@@ -26,6 +33,21 @@ pub enum Error {
     Git(#[from] crate::git::Error),
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
+    #[error(
+        "{ENGINE_ENV}=`{0}` is not an engine\n  help: use `auto` (in-process, kubectl for what the subset does not cover) or `kubectl` (every directory with `kubectl kustomize`)"
+    )]
+    BadEngine(String),
+}
+
+/// Environment variable choosing how `gen diff` builds: `auto` (default) or `kubectl`.
+pub const ENGINE_ENV: &str = "GEN_DIFF_ENGINE";
+
+fn engine_from_env() -> Result<Engine, Error> {
+    match std::env::var(ENGINE_ENV).ok().as_deref().map(str::trim) {
+        None | Some("") | Some("auto") => Ok(Engine::Auto),
+        Some("kubectl") => Ok(Engine::Kubectl),
+        Some(other) => Err(Error::BadEngine(other.chars().take(40).collect())),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,6 +180,10 @@ pub struct Report {
     pub new_label: String,
     /// Every region of either side, sorted by name.
     pub regions: Vec<RegionDiff>,
+    /// Directories built with `kubectl kustomize` instead of in-process, and why.
+    pub fallbacks: Vec<Fallback>,
+    /// The catalogue change and the per-region HA values, when the caller read the catalogues.
+    pub catalogue: Option<CatalogueChange>,
 }
 
 impl Report {
@@ -169,6 +195,32 @@ impl Report {
 
     pub fn has_errors(&self) -> bool {
         self.regions.iter().any(|r| r.error.is_some())
+    }
+
+    /// One line per (file, unsupported feature): which directories were built with
+    /// `kubectl kustomize` because of it.
+    pub fn notices(&self) -> Vec<String> {
+        let mut by_cause: std::collections::BTreeMap<(&str, &str), BTreeSet<&str>> =
+            std::collections::BTreeMap::new();
+        for f in &self.fallbacks {
+            by_cause
+                .entry((f.file.as_str(), f.feature.as_str()))
+                .or_default()
+                .insert(f.built.as_str());
+        }
+        by_cause
+            .into_iter()
+            .map(|((file, feature), built)| {
+                let first = built.iter().next().copied().unwrap_or_default();
+                let more = match built.len() {
+                    0 | 1 => String::new(),
+                    n => format!(" and {} more director{}", n - 1, if n == 2 { "y" } else { "ies" }),
+                };
+                format!(
+                    "gen diff: notice: {file} uses {feature}, outside gen's in-process Kustomize subset: built {first}{more} with `kubectl kustomize`"
+                )
+            })
+            .collect()
     }
 }
 
@@ -183,6 +235,16 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Report {
 /// not built at all (reported unchanged, without workload values): what `gen commit` needs for
 /// its message.
 pub fn compare_with(old: &Snapshot, new: &Snapshot, build_unchanged: bool) -> Report {
+    compare_using(old, new, build_unchanged, Engine::Auto)
+}
+
+/// [`compare_with`] with a chosen build engine.
+pub fn compare_using(
+    old: &Snapshot,
+    new: &Snapshot,
+    build_unchanged: bool,
+    engine: Engine,
+) -> Report {
     use rayon::prelude::*;
     let old_regions = old.regions();
     let new_regions = new.regions();
@@ -210,19 +272,27 @@ pub fn compare_with(old: &Snapshot, new: &Snapshot, build_unchanged: bool) -> Re
             jobs.push((r.clone(), Side::New));
         }
     }
-    let built: Vec<((String, Side), Result<Manifests, String>)> = jobs
+    let built: Vec<((String, Side), RegionBuild)> = jobs
         .into_par_iter()
         .map(|(region, side)| {
-            let root = match side {
-                Side::Old => &old.root,
-                Side::New => &new.root,
+            let source = match side {
+                Side::Old => &old.source,
+                Side::New => &new.source,
             };
-            let result = build_region(root, &region);
+            let result = build_region_in(source, &region, engine);
             ((region, side), result)
         })
         .collect();
-    let mut by_key: std::collections::BTreeMap<(String, Side), Result<Manifests, String>> =
-        built.into_iter().collect();
+    let mut fallbacks: Vec<Fallback> = Vec::new();
+    let mut by_key: std::collections::BTreeMap<(String, Side), Result<Manifests, String>> = built
+        .into_iter()
+        .map(|(k, b)| {
+            fallbacks.extend(b.fallbacks);
+            (k, b.manifests)
+        })
+        .collect();
+    fallbacks.sort();
+    fallbacks.dedup();
 
     let regions = all
         .iter()
@@ -240,6 +310,8 @@ pub fn compare_with(old: &Snapshot, new: &Snapshot, build_unchanged: bool) -> Re
         old_label: old.label.clone(),
         new_label: new.label.clone(),
         regions,
+        fallbacks,
+        catalogue: None,
     }
 }
 
@@ -304,6 +376,47 @@ fn region_diff(
     d
 }
 
+/// The catalogue at `ctx.catalogue` in the ref (its path relative to the work tree) and on
+/// disk. `None` when the catalogue lies outside the repository.
+fn catalogue_change(
+    repo: &git2::Repository,
+    workdir: &std::path::Path,
+    ctx: &Context,
+    args: &DiffOptions,
+    old_label: &str,
+    new_label: &str,
+) -> Option<CatalogueChange> {
+    let abs = if ctx.catalogue.is_absolute() {
+        ctx.catalogue.clone()
+    } else {
+        std::env::current_dir().ok()?.join(&ctx.catalogue)
+    };
+    let root = workdir.canonicalize().ok()?;
+    let abs = abs.canonicalize().unwrap_or(abs);
+    let rel = abs
+        .strip_prefix(&root)
+        .ok()?
+        .to_string_lossy()
+        .replace('\\', "/");
+    let old_text = crate::git::resolve_tree(repo, &args.base)
+        .ok()
+        .and_then(|t| t.get_path(std::path::Path::new(&rel)).ok())
+        .and_then(|e| e.to_object(repo).ok())
+        .and_then(|o| o.into_blob().ok())
+        .and_then(|b| String::from_utf8(b.content().to_vec()).ok());
+    let new_text = std::fs::read_to_string(&abs).ok();
+    if old_text.is_none() && new_text.is_none() {
+        return None;
+    }
+    Some(CatalogueChange::between(
+        &rel,
+        old_label,
+        old_text.as_deref(),
+        new_label,
+        new_text.as_deref(),
+    ))
+}
+
 /// Colour only on a terminal, and never when `NO_COLOR` is set (https://no-color.org).
 pub fn use_colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -311,10 +424,15 @@ pub fn use_colour() -> bool {
 
 /// `gen diff`: the exit code (0, or 2 when a region did not build).
 pub fn run(ctx: &Context, args: &DiffOptions) -> Result<u8, Error> {
+    let engine = engine_from_env()?;
     let (repo, workdir) = crate::git::open(&ctx.repo)?;
     let old = Snapshot::from_ref(&repo, &args.base)?;
     let new = Snapshot::from_workdir(&workdir, "working tree")?;
-    let report = compare(&old, &new);
+    let mut report = compare_using(&old, &new, true, engine);
+    report.catalogue = catalogue_change(&repo, &workdir, ctx, args, &old.label, &new.label);
+    for notice in report.notices() {
+        eprintln!("{notice}");
+    }
     let out = match args.format {
         DiffFormat::Text => text(&report, use_colour()),
         DiffFormat::Markdown => markdown(&report, COMMENT_LIMIT),

@@ -62,6 +62,30 @@ pub enum Error {
         reason: String,
         messages: Vec<String>,
     },
+    #[error(
+        "push to `{remote}` ({url}) got no answer for {seconds} s and was abandoned\n  help: check that the remote host is reachable and serves git; raise {PUSH_TIMEOUT_ENV} if the connection is just slow (the commit is made locally; push it later with `git push`)"
+    )]
+    PushTimeout {
+        remote: String,
+        url: String,
+        seconds: u64,
+    },
+}
+
+/// Environment variable: how many seconds a push may go without any progress from the remote
+/// (default 60). A remote that accepts the connection and never answers would otherwise
+/// hang `gen commit --push` (and a CI job) forever.
+pub const PUSH_TIMEOUT_ENV: &str = "GEN_GIT_PUSH_TIMEOUT_SECONDS";
+
+fn push_timeout() -> std::time::Duration {
+    std::env::var(PUSH_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(
+            std::time::Duration::from_secs(60),
+            std::time::Duration::from_secs,
+        )
 }
 
 fn remote_messages(messages: &[String]) -> String {
@@ -119,6 +143,30 @@ pub fn extract_tree(
     tops: &[&str],
     dest: &Path,
 ) -> Result<BTreeMap<String, String>, Error> {
+    let mut written = BTreeMap::new();
+    for (rel, (id, content)) in read_tree(repo, tree, tops)? {
+        let path = dest.join(&rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::write(&path, &content).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        written.insert(rel, id);
+    }
+    Ok(written)
+}
+
+/// The blobs under `tops` of `tree`: repository-relative path → (blob id, content), in memory.
+pub fn read_tree(
+    repo: &Repository,
+    tree: &Tree<'_>,
+    tops: &[&str],
+) -> Result<BTreeMap<String, (String, Vec<u8>)>, Error> {
     let mut entries: Vec<(String, git2::Oid)> = Vec::new();
     for top in tops {
         let Some(entry) = tree.get_name(top) else {
@@ -139,23 +187,12 @@ pub fn extract_tree(
             _ => {}
         }
     }
-    let mut written = BTreeMap::new();
+    let mut out = BTreeMap::new();
     for (rel, id) in entries {
         let blob = repo.find_blob(id)?;
-        let path = dest.join(&rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::write(&path, blob.content()).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        written.insert(rel, id.to_string());
+        out.insert(rel, (id.to_string(), blob.content().to_vec()));
     }
-    Ok(written)
+    Ok(out)
 }
 
 /// Author and committer: `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL` and
@@ -199,7 +236,77 @@ pub const TOKEN_ENV: &str = "GITHUB_TOKEN";
 /// agent; `file://` and `git://` need none. A reference the remote refuses (non-fast-forward,
 /// a hook or protection declining) is reported by libgit2 only through the
 /// `push_update_reference` callback; it becomes [`Error::Rejected`] naming the ref and reason.
+///
+/// The push runs on its own thread (on its own handle of the repository) under a watchdog: when
+/// the remote sends nothing for [`PUSH_TIMEOUT_ENV`] seconds (no credential request, no
+/// progress, no answer) it is abandoned with [`Error::PushTimeout`]. libgit2 offers no way to
+/// cancel a blocked socket read from outside, so the thread is left behind; the process exits
+/// right after.
 pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Error> {
+    push_within(repo, remote_name, branch, push_timeout())
+}
+
+fn push_within(
+    repo: &Repository,
+    remote_name: &str,
+    branch: &str,
+    idle_limit: std::time::Duration,
+) -> Result<(), Error> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+    let url = repo
+        .find_remote(remote_name)
+        .map_err(|_| Error::NoRemote(remote_name.to_string()))?
+        .url()
+        .map(redact)
+        .unwrap_or_default();
+    let git_dir = repo.path().to_path_buf();
+    let start = Instant::now();
+    // Milliseconds since `start` of the last sign of life from the remote.
+    let last_activity = Arc::new(AtomicU64::new(0));
+    let activity = Arc::clone(&last_activity);
+    let (remote, branch_owned) = (remote_name.to_string(), branch.to_string());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let touch = || activity.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+        let result = Repository::open(&git_dir)
+            .map_err(Error::from)
+            .and_then(|repo| push_now(&repo, &remote, &branch_owned, &touch));
+        let _ = tx.send(result);
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(result) => return result,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::Push {
+                    remote: remote_name.to_string(),
+                    message: "the push thread stopped without a result".into(),
+                    messages: Vec::new(),
+                });
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let idle = start
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(last_activity.load(Ordering::Relaxed)));
+                if idle >= idle_limit {
+                    return Err(Error::PushTimeout {
+                        remote: remote_name.to_string(),
+                        url,
+                        seconds: idle_limit.as_secs().max(1),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn push_now(
+    repo: &Repository,
+    remote_name: &str,
+    branch: &str,
+    touch: &dyn Fn(),
+) -> Result<(), Error> {
     let mut remote = repo
         .find_remote(remote_name)
         .map_err(|_| Error::NoRemote(remote_name.to_string()))?;
@@ -210,6 +317,7 @@ pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Er
     let remote_url = remote.url().unwrap_or_default().to_string();
     let mut callbacks = RemoteCallbacks::new();
     callbacks.credentials(|url, username, allowed| {
+        touch();
         attempts.set(attempts.get() + 1);
         if attempts.get() > 3 {
             return Err(git2::Error::from_str(&format!(
@@ -220,6 +328,7 @@ pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Er
         credentials(url, &remote_url, username, allowed)
     });
     callbacks.push_update_reference(|reference, status| {
+        touch();
         if let Some(reason) = status {
             rejected
                 .borrow_mut()
@@ -227,7 +336,10 @@ pub fn push(repo: &Repository, remote_name: &str, branch: &str) -> Result<(), Er
         }
         Ok(())
     });
+    callbacks.push_transfer_progress(|_, _, _| touch());
+    callbacks.pack_progress(|_, _, _| touch());
     callbacks.sideband_progress(|data| {
+        touch();
         let text = String::from_utf8_lossy(data);
         for line in text.split(['\n', '\r']) {
             let line = line.trim();

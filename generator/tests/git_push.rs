@@ -99,3 +99,61 @@ fn pushing_to_an_unknown_remote_is_a_clear_error() {
         "nothing is committed when the push cannot happen"
     );
 }
+
+/// A remote that accepts the TCP connection and never says a word: the push must give up
+/// after `GEN_GIT_PUSH_TIMEOUT_SECONDS`, with an error naming the remote and the variable,
+/// exit 2, and the local commit kept. Tried for git:// and http:// (both plain TCP).
+#[test]
+fn a_push_to_a_silent_remote_times_out_with_a_clear_error() {
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept every connection and hold it open, silent, until the test ends.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            match stream {
+                Ok(s) => held.push(s),
+                Err(_) => break,
+            }
+        }
+    });
+    for (scheme, name) in [("git", "silent-git"), ("http", "silent-http")] {
+        let sb = Sandbox::new();
+        let work = sb.init_repo("work");
+        seed_from_workspace(&work);
+        sb.commit_all(&work, "seed");
+        sb.git(
+            &work,
+            &[
+                "remote",
+                "add",
+                name,
+                &format!("{scheme}://127.0.0.1:{port}/x.git"),
+            ],
+        );
+        assert_exit(&sb.gen_cmd(&work, &["render", "--all"]), 0);
+        let head_before = sb.head(&work);
+        let start = Instant::now();
+        let mut cmd = sb.gen_command(&work, &["commit", "--push", "--remote", name]);
+        cmd.env("GEN_GIT_PUSH_TIMEOUT_SECONDS", "2");
+        let out = cmd.output().unwrap();
+        let took = start.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{scheme}: {stderr}");
+        assert!(
+            took >= Duration::from_secs(2) && took < Duration::from_secs(30),
+            "{scheme}: gave up after {took:?}"
+        );
+        assert!(
+            stderr.contains(&format!("push to `{name}`")) && stderr.contains("no answer for 2 s"),
+            "{scheme}: {stderr}"
+        );
+        assert!(
+            stderr.contains("GEN_GIT_PUSH_TIMEOUT_SECONDS"),
+            "{scheme}: {stderr}"
+        );
+        assert_ne!(sb.head(&work), head_before, "the local commit is kept");
+    }
+}

@@ -30,7 +30,7 @@ impl ObjectKey {
         format!("{}/{}", self.kind, self.name)
     }
 
-    fn of(v: &Value) -> Option<Self> {
+    pub(crate) fn of(v: &Value) -> Option<Self> {
         let s = |p: &str| {
             v.pointer(p)
                 .and_then(Value::as_str)
@@ -164,7 +164,7 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
-fn fields_diff(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
+pub(crate) fn fields_diff(path: &str, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
     if old == new {
         return;
     }

@@ -1,5 +1,6 @@
 //! Printing a [`Report`]: text for terminals, markdown for a pull-request comment.
 
+use super::catalogue_change::{CatalogueChange, Ha, HaRow};
 use super::objects::{ChangeKind, ObjectChange};
 use super::{RegionDiff, RegionStatus, Report, Side};
 use console::Style;
@@ -65,6 +66,22 @@ pub fn text(report: &Report, colour: bool) -> String {
         report.new_label,
         counts(report)
     );
+    if let Some(c) = &report.catalogue {
+        let _ = writeln!(out, "\n{}", bold.apply_to(catalogue_headline(c)));
+        for f in c.fields.iter().take(FIELDS_SHOWN) {
+            let _ = writeln!(out, "  {}", catalogue_field(f, false));
+        }
+        if c.fields.len() > FIELDS_SHOWN {
+            let _ = writeln!(out, "  … and {} more", c.fields.len() - FIELDS_SHOWN);
+        }
+        for n in &c.notes {
+            let _ = writeln!(out, "  note: {n}");
+        }
+        let changed: Vec<&HaRow> = c.rows.iter().filter(|r| r.old != r.new).collect();
+        for row in changed {
+            let _ = writeln!(out, "  {}: {}", row.region, ha_change(row));
+        }
+    }
     for r in &report.regions {
         let status = match (r.status, &r.error) {
             (_, Some(_)) => red.apply_to("error").to_string(),
@@ -121,6 +138,139 @@ pub fn text(report: &Report, colour: bool) -> String {
             }
         }
     }
+    out
+}
+
+/// At most this many catalogue fields are listed; the rest are counted.
+const FIELDS_SHOWN: usize = 20;
+/// Values in the catalogue change are cut at this many characters (a digest fits).
+const VALUE_SHOWN: usize = 80;
+
+fn short_value(v: &str) -> String {
+    if v.chars().count() <= VALUE_SHOWN {
+        v.to_string()
+    } else {
+        let cut: String = v.chars().take(VALUE_SHOWN).collect();
+        format!("{cut}…")
+    }
+}
+
+fn catalogue_headline(c: &CatalogueChange) -> String {
+    match c.fields.len() {
+        0 if c.notes.is_empty() => format!("Catalogue {}: unchanged", c.path),
+        0 => format!("Catalogue {}", c.path),
+        1 => format!("Catalogue {}: 1 field changed", c.path),
+        n => format!("Catalogue {}: {n} fields changed", c.path),
+    }
+}
+
+/// `app.tag: 1.0.0 → 1.1.0`; a whole new or removed map (a region) is just `added`/`removed`.
+fn catalogue_field(f: &super::FieldChange, md: bool) -> String {
+    let q = |s: &str| {
+        if md {
+            code(&short_value(s))
+        } else {
+            short_value(s)
+        }
+    };
+    let whole = |s: &str| s.starts_with('{') || s.contains('\n');
+    let path = if md { code(&f.path) } else { f.path.clone() };
+    match (&f.old, &f.new) {
+        (Some(o), Some(n)) => format!("{path}: {} → {}", q(o), q(n)),
+        (None, Some(n)) if whole(n) => format!("{path}: added"),
+        (None, Some(n)) => format!("{path}: added {}", q(n)),
+        (Some(o), None) if whole(o) => format!("{path}: removed"),
+        (Some(o), None) => format!("{path}: removed (was {})", q(o)),
+        (None, None) => path,
+    }
+}
+
+/// `priority 2 → 3, replicas 3–12 → 6–12` for a terminal.
+fn ha_change(row: &HaRow) -> String {
+    match (&row.old, &row.new) {
+        (None, Some(n)) => format!("added: {}", ha_line(n)),
+        (Some(o), None) => format!("removed (was {})", ha_line(o)),
+        (Some(o), Some(n)) => {
+            let mut parts = Vec::new();
+            let mut field = |name: &str, a: String, b: String| {
+                if a != b {
+                    parts.push(format!("{name} {a} → {b}"));
+                }
+            };
+            field("priority", o.priority.to_string(), n.priority.to_string());
+            field("zones", o.zones.clone(), n.zones.clone());
+            field("replicas", o.replicas.clone(), n.replicas.clone());
+            field("image", o.image.clone(), n.image.clone());
+            field(
+                "in rotation",
+                o.in_rotation.to_string(),
+                n.in_rotation.to_string(),
+            );
+            parts.join(", ")
+        }
+        (None, None) => String::new(),
+    }
+}
+
+fn ha_line(h: &Ha) -> String {
+    format!(
+        "priority {}, zones {}, replicas {}, image {}",
+        h.priority, h.zones, h.replicas, h.image
+    )
+}
+
+/// One HA cell: the value, `old → **new**`, or struck through for a removed region.
+fn ha_cell(row: &HaRow, get: impl Fn(&Ha) -> String) -> String {
+    match (row.old.as_ref().map(&get), row.new.as_ref().map(&get)) {
+        (None, Some(n)) => code(&n),
+        (Some(o), None) => format!("~~{}~~", code(&o)),
+        (Some(o), Some(n)) if o == n => code(&n),
+        (Some(o), Some(n)) => format!("{} → **{}**", code(&o), code(&n)),
+        (None, None) => "—".into(),
+    }
+}
+
+/// The catalogue change and the HA table: the top of the markdown report.
+fn catalogue_markdown(c: &CatalogueChange) -> String {
+    let mut out = format!(
+        "**{}**\n\n",
+        escape_cell(&catalogue_headline(c)).replace(&c.path, &code(&c.path))
+    );
+    for f in c.fields.iter().take(FIELDS_SHOWN) {
+        let _ = writeln!(out, "- {}", catalogue_field(f, true));
+    }
+    if c.fields.len() > FIELDS_SHOWN {
+        let _ = writeln!(out, "- … and {} more", c.fields.len() - FIELDS_SHOWN);
+    }
+    for n in &c.notes {
+        let _ = writeln!(out, "> {}", escape_cell(n));
+    }
+    if !c.fields.is_empty() || !c.notes.is_empty() {
+        out.push('\n');
+    }
+    if c.rows.is_empty() {
+        return out;
+    }
+    out.push_str("| Region | Priority | Zones | Replicas (min–max) | Image | In rotation |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for row in &c.rows {
+        let name = match (&row.old, &row.new) {
+            (None, Some(_)) => format!("{} (added)", code(&row.region)),
+            (Some(_), None) => format!("{} (removed)", code(&row.region)),
+            _ => code(&row.region),
+        };
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | {} | {} |",
+            ha_cell(row, |h| h.priority.to_string()),
+            ha_cell(row, |h| h.zones.clone()),
+            ha_cell(row, |h| h.replicas.clone()),
+            ha_cell(row, |h| h.image.clone()),
+            ha_cell(row, |h| if h.in_rotation { "yes" } else { "no" }
+                .to_string()),
+        );
+    }
+    out.push('\n');
     out
 }
 
@@ -202,9 +352,21 @@ fn object_detail(c: &ObjectChange, with_body: bool) -> String {
         };
         s.push_str(&line);
     }
-    if with_body {
-        let f = fence(&c.unified);
-        let _ = write!(s, "\n{f}diff\n{}{f}\n", c.unified);
+    match (with_body, c.kind) {
+        (false, _) => {}
+        // A whole new object is folded: the summary above says what matters.
+        (true, ChangeKind::Added | ChangeKind::Removed) => {
+            let f = fence(&c.unified);
+            let _ = write!(
+                s,
+                "\n<details><summary>the whole object</summary>\n\n{f}diff\n{}{f}\n\n</details>\n",
+                c.unified
+            );
+        }
+        (true, _) => {
+            let f = fence(&c.unified);
+            let _ = write!(s, "\n{f}diff\n{}{f}\n", c.unified);
+        }
     }
     s.push('\n');
     s
@@ -230,8 +392,9 @@ fn region_details(report: &Report, r: &RegionDiff) -> String {
         let _ = write!(s, "Build failed on `{label}`:\n\n{f}\n{e}\n{f}\n\n");
     }
     for c in &r.changes {
-        // A removed region's objects are listed, not printed in full.
-        s.push_str(&object_detail(c, r.status != RegionStatus::Removed));
+        // An added or removed region's objects are listed, not printed: the HA table and the
+        // catalogue change say what the region is.
+        s.push_str(&object_detail(c, r.status == RegionStatus::Changed));
     }
     s.push_str("</details>\n\n");
     s
@@ -281,11 +444,14 @@ fn cut(section: &str, budget: usize) -> Option<String> {
 /// changed region, kept under `limit` bytes (details cut, with a note, when needed).
 pub fn markdown(report: &Report, limit: usize) -> String {
     let mut out = format!(
-        "{MARKER}\n### Rendered manifests: `{}` → {}\n\n{}\n\n",
+        "{MARKER}\n### Rendered manifests: `{}` → {}\n\n",
         report.old_label.replace('`', "'"),
         report.new_label,
-        counts(report)
     );
+    if let Some(c) = &report.catalogue {
+        out.push_str(&catalogue_markdown(c));
+    }
+    let _ = write!(out, "{}\n\n", counts(report));
     out.push_str("| Region | Image | Replicas | Readiness probe | Objects changed |\n");
     out.push_str("|---|---|---|---|---|\n");
     for r in &report.regions {
@@ -378,6 +544,8 @@ mod tests {
             regions: (0..40)
                 .map(|i| big_region(&format!("region{i:02}"), 400))
                 .collect(),
+            fallbacks: Vec::new(),
+            catalogue: None,
         };
         let md = markdown(&report, COMMENT_LIMIT);
         assert!(md.len() <= COMMENT_LIMIT, "{} bytes", md.len());
@@ -401,6 +569,8 @@ mod tests {
             old_label: "HEAD".into(),
             new_label: "working tree".into(),
             regions: vec![big_region("eastus2", 3)],
+            fallbacks: Vec::new(),
+            catalogue: None,
         };
         let md = markdown(&report, COMMENT_LIMIT);
         assert!(!md.contains("cut"), "{md}");

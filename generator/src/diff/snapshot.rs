@@ -1,5 +1,7 @@
-//! One side of a diff: a directory holding `base/` and the generated directories, either the
-//! work tree itself or a temporary extraction of a git tree (the checkout is never touched).
+//! One side of a diff: `base/` and the generated directories, either the work tree itself or
+//! the blobs of a git tree held in memory (the checkout is never touched). A git side is
+//! written to a temporary directory only when a directory must be built with `kubectl
+//! kustomize` (creating ~400 files costs more than the whole in-process diff).
 
 use crate::git;
 use crate::tree::GENERATED_DIRS;
@@ -15,18 +17,124 @@ pub fn inputs() -> Vec<&'static str> {
 }
 
 /// Directories whose sub-directories are regions.
-const REGION_PARENTS: &[&str] = &["overlays", "clusters"];
+const REGION_PARENTS: &[&str] = &["overlays", "clusters", "argocd"];
 
 #[derive(Debug)]
 pub struct Snapshot {
     /// What the side is called in reports: `HEAD`, `origin/main`, `working tree`.
     pub label: String,
-    /// Directory the builds run in.
-    pub root: PathBuf,
+    /// Where the builds read the files.
+    pub source: Source,
     /// Repository-relative path → git blob id of its content (the same id on both sides when
     /// the bytes are equal, so unchanged regions are recognised without building them).
     pub files: BTreeMap<String, String>,
-    _temp: Option<tempfile::TempDir>,
+}
+
+/// The files a build reads (repository-relative paths, forward slashes).
+#[derive(Debug)]
+pub enum Source {
+    /// A directory on disk (the work tree).
+    Disk(PathBuf),
+    /// Blob contents in memory; written to a temporary directory on first need.
+    Memory {
+        contents: BTreeMap<String, Vec<u8>>,
+        dir: std::sync::OnceLock<Result<tempfile::TempDir, String>>,
+    },
+}
+
+impl Source {
+    pub fn memory(contents: BTreeMap<String, Vec<u8>>) -> Self {
+        Self::Memory {
+            contents,
+            dir: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn is_file(&self, rel: &str) -> bool {
+        match self {
+            Self::Disk(root) => root.join(rel).is_file(),
+            Self::Memory { contents, .. } => contents.contains_key(rel),
+        }
+    }
+
+    pub fn is_dir(&self, rel: &str) -> bool {
+        match self {
+            Self::Disk(root) => root.join(rel).is_dir(),
+            Self::Memory { contents, .. } => {
+                let prefix = if rel.is_empty() {
+                    String::new()
+                } else {
+                    format!("{rel}/")
+                };
+                contents
+                    .range(prefix.clone()..)
+                    .next()
+                    .is_some_and(|(k, _)| k.starts_with(&prefix))
+            }
+        }
+    }
+
+    pub fn read(&self, rel: &str) -> Option<String> {
+        match self {
+            Self::Disk(root) => std::fs::read_to_string(root.join(rel)).ok(),
+            Self::Memory { contents, .. } => contents
+                .get(rel)
+                .and_then(|b| String::from_utf8(b.clone()).ok()),
+        }
+    }
+
+    /// The `*.yaml`/`*.yml` files directly in `dir`, sorted.
+    pub fn yaml_files_in(&self, dir: &str) -> Vec<String> {
+        let yaml = |n: &str| n.ends_with(".yaml") || n.ends_with(".yml");
+        match self {
+            Self::Disk(root) => {
+                let mut out: Vec<String> = std::fs::read_dir(root.join(dir))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| yaml(n))
+                    .map(|n| format!("{dir}/{n}"))
+                    .collect();
+                out.sort();
+                out
+            }
+            Self::Memory { contents, .. } => {
+                let prefix = format!("{dir}/");
+                contents
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(k, _)| k.clone())
+                    .filter(|k| !k[prefix.len()..].contains('/') && yaml(k))
+                    .collect()
+            }
+        }
+    }
+
+    /// A directory holding the files, for `kubectl kustomize`.
+    pub fn on_disk(&self) -> Result<PathBuf, String> {
+        match self {
+            Self::Disk(root) => Ok(root.clone()),
+            Self::Memory { contents, dir } => dir
+                .get_or_init(|| {
+                    let temp = scratch_dir().map_err(|e| e.to_string())?;
+                    for (rel, bytes) in contents {
+                        let path = temp.path().join(rel);
+                        if let Some(parent) = path.parent() {
+                            std::fs::create_dir_all(parent)
+                                .map_err(|e| format!("{}: {e}", parent.display()))?;
+                        }
+                        std::fs::write(&path, bytes)
+                            .map_err(|e| format!("{}: {e}", path.display()))?;
+                    }
+                    Ok(temp)
+                })
+                .as_ref()
+                .map(|t| t.path().to_path_buf())
+                .map_err(Clone::clone),
+        }
+    }
 }
 
 impl Snapshot {
@@ -36,26 +144,27 @@ impl Snapshot {
         Self::from_tree(repo, &tree, reference)
     }
 
-    /// A tree object, extracted into a temporary directory.
+    /// A tree object, read into memory.
     pub fn from_tree(repo: &Repository, tree: &Tree<'_>, label: &str) -> Result<Self, git::Error> {
-        let temp = scratch_dir()?;
-        let files = git::extract_tree(repo, tree, &inputs(), temp.path())?;
+        let mut files = BTreeMap::new();
+        let mut contents = BTreeMap::new();
+        for (rel, (id, bytes)) in git::read_tree(repo, tree, &inputs())? {
+            files.insert(rel.clone(), id);
+            contents.insert(rel, bytes);
+        }
         Ok(Self {
             label: label.to_string(),
-            root: temp.path().to_path_buf(),
+            source: Source::memory(contents),
             files,
-            _temp: Some(temp),
         })
     }
 
     /// An empty side (no commit yet).
     pub fn empty(label: &str) -> Result<Self, git::Error> {
-        let temp = scratch_dir()?;
         Ok(Self {
             label: label.to_string(),
-            root: temp.path().to_path_buf(),
+            source: Source::memory(BTreeMap::new()),
             files: BTreeMap::new(),
-            _temp: Some(temp),
         })
     }
 
@@ -67,13 +176,12 @@ impl Snapshot {
         }
         Ok(Self {
             label: label.to_string(),
-            root: root.to_path_buf(),
+            source: Source::Disk(root.to_path_buf()),
             files,
-            _temp: None,
         })
     }
 
-    /// Region names: the sub-directories of `overlays/` and `clusters/`.
+    /// Region names: the sub-directories of `overlays/`, `clusters/` and `argocd/`.
     pub fn regions(&self) -> BTreeSet<String> {
         self.files
             .keys()

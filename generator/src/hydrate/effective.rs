@@ -259,8 +259,17 @@ fn add_labels(v: &mut Value, set: &super::crds::LabelSet) {
         targets.push("/spec/template/metadata".into());
     }
     for t in targets {
-        if v.pointer(&t).is_none() && t.starts_with("/spec/template") {
-            continue;
+        if t.starts_with("/spec/template") {
+            // Kustomize creates the template's metadata (and labels) when the template has none.
+            let Some(template) = v
+                .pointer_mut("/spec/template")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            template
+                .entry("metadata")
+                .or_insert_with(|| Value::Object(Map::new()));
         }
         if let Some(labels) = labels_of(v, &t) {
             for (k, val) in &set.pairs {
@@ -422,8 +431,9 @@ fn strip_directives(v: &mut Value) {
 
 fn merge_key(field: &str, patch: &[Value]) -> Option<&'static str> {
     match field {
-        "containers" | "initContainers" | "env" | "volumes" | "volumeMounts"
-        | "imagePullSecrets" => Some("name"),
+        "containers" | "initContainers" | "env" | "volumes" | "imagePullSecrets" => Some("name"),
+        // The Kubernetes API merges volume mounts by path, not by volume name.
+        "volumeMounts" => Some("mountPath"),
         "topologySpreadConstraints" => Some("topologyKey"),
         "ports" if patch.iter().any(|e| e.get("containerPort").is_some()) => Some("containerPort"),
         "ports" if patch.iter().any(|e| e.get("port").is_some()) => Some("port"),
