@@ -75,7 +75,6 @@ const RECEIVERS: &str = "  receivers:
 ";
 const WORKSPACE: &str = "  workspace: amw-contoso-ha\n";
 
-
 const CASES: &[Case] = &[
     // catalogue/regions
     case(

@@ -115,6 +115,7 @@ pub fn render_validated(
             subject: String::new(),
             message: e.to_string(),
             help: String::new(),
+            why: "",
             location: None,
             waived: None,
         }]

@@ -64,6 +64,10 @@ pub struct Finding {
     pub subject: String,
     pub message: String,
     pub help: String,
+    /// Why the rule exists (the rule's `why`), so a finding explains itself without
+    /// `gen explain`; empty for findings that come from no registered rule.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub why: &'static str,
     /// The file and line that introduced the value, when the caller could place it.
     pub location: Option<Location>,
     /// Set when an annotation waived this finding: the reason given there.
@@ -88,9 +92,13 @@ impl fmt::Display for Finding {
         };
         write!(
             f,
-            "{kind}[{}]: {} (at `{}`)\n  help: {}",
-            self.rule, self.message, self.subject, self.help
+            "{kind}[{}]: {} (at `{}`)",
+            self.rule, self.message, self.subject
         )?;
+        if !self.why.is_empty() {
+            write!(f, "\n  why: {}", self.why)?;
+        }
+        write!(f, "\n  help: {}", self.help)?;
         if let Some(reason) = &self.waived {
             write!(f, "\n  waiver: {reason}")?;
         }
@@ -122,6 +130,7 @@ impl Sink<'_> {
             subject: subject.into(),
             message: message.into(),
             help: help.into(),
+            why: self.rule.why,
             location: None,
             waived: None,
         });
@@ -295,6 +304,19 @@ mod tests {
         assert_eq!(POLICY.run_one("demo-even", &5).unwrap().len(), 1);
         assert!(POLICY.run_one("nope", &5).is_none());
         assert!(POLICY.duplicate_ids().is_empty());
+    }
+
+    #[test]
+    fn a_finding_says_why_its_rule_exists_between_the_problem_and_the_fix() {
+        let f = POLICY.run(&3).remove(0);
+        assert_eq!(f.why, R.why);
+        let text = f.to_string();
+        let (why, help) = (
+            text.find("\n  why: odd numbers break the demo"),
+            text.find("\n  help: add one"),
+        );
+        assert!(matches!((why, help), (Some(w), Some(h)) if w < h), "{text}");
+        assert!(to_json(&[f]).contains("\"why\": \"odd numbers break the demo\""));
     }
 
     #[test]
