@@ -1237,11 +1237,22 @@ const CASES: &[Case] = &[
         "",
         &[
             (MON_AT, MON),
+            ("latencyP99Milliseconds: 300", "latencyP99Milliseconds: 999"),
+        ],
+    ),
+    // The histogram's last finite bucket is 1 s: a p99 of 1 s or more can never be read.
+    case(
+        "monitoring-latency",
+        &[
+            (MON_AT, MON),
             (
                 "latencyP99Milliseconds: 300",
-                "latencyP99Milliseconds: 59999",
+                "latencyP99Milliseconds: 1000",
             ),
         ],
+        "latencyP99Milliseconds",
+        "",
+        &[],
     ),
     case(
         "monitoring-receivers",
@@ -1326,6 +1337,33 @@ const CASES: &[Case] = &[
         "http://hooks",
         "",
         &[(MON_AT, MON), ("- https://hooks", "- https://alerts.hooks")],
+    ),
+    // A port Azure cannot call, and a host name that cannot resolve.
+    case(
+        "monitoring-webhook",
+        &[
+            (MON_AT, MON),
+            (
+                "- https://hooks.example.com/",
+                "- https://hooks.example.com:99999/",
+            ),
+        ],
+        "hooks.example.com:99999",
+        "",
+        &[
+            (MON_AT, MON),
+            (
+                "- https://hooks.example.com/",
+                "- https://hooks.example.com:8443/",
+            ),
+        ],
+    ),
+    case(
+        "monitoring-webhook",
+        &[(MON_AT, MON), ("- https://hooks.", "- https://-hooks-.")],
+        "-hooks-.example",
+        "",
+        &[],
     ),
     case(
         "monitoring-webhook",

@@ -9,6 +9,10 @@ const FAMILY: &str = "catalogue/monitoring";
 
 /// The fast-burn alert fires above 14.4 × the error budget; that must be a reachable ratio.
 const FAST_BURN_RATE: f64 = 14.4;
+/// The service's largest finite latency bucket (`service/src/metrics.rs` `BUCKETS`, 1 s):
+/// `histogram_quantile` returns at most this bound, so a p99 objective at or above it never
+/// fires.
+const LARGEST_FINITE_BUCKET_MILLISECONDS: u32 = 1_000;
 /// The shortest window the rules take a `rate()` over, in seconds (5m).
 const SHORTEST_WINDOW_SECONDS: u32 = 300;
 
@@ -64,8 +68,8 @@ pub(super) const MONITORING_LATENCY: Check<CatalogueSpec> = Check {
         id: "monitoring-latency",
         family: FAMILY,
         severity: Severity::Error,
-        summary: "the p99 latency objective is between 1 ms and 59 999 ms",
-        why: "a 0 ms bound fires forever, and the service's request timeout and histogram end far below a minute, so a larger bound never fires",
+        summary: "the p99 latency objective is between 1 ms and 999 ms",
+        why: "a 0 ms bound fires forever, and the service's latency histogram ends at 1 s: its p99 never reads above 1 s, so a bound of 1 s or more never fires",
         fix: "use the p99 your users accept, e.g. `latencyP99Milliseconds: 300`",
     },
     check: monitoring_latency,
@@ -74,10 +78,13 @@ pub(super) const MONITORING_LATENCY: Check<CatalogueSpec> = Check {
 fn monitoring_latency(c: &CatalogueSpec, sink: &mut Sink<'_>) {
     let Some(m) = section(c) else { return };
     let l = m.objectives.latency_p99_milliseconds;
-    if l == 0 || l >= 60_000 {
+    if l == 0 || l >= LARGEST_FINITE_BUCKET_MILLISECONDS {
         sink.report(
             "monitoring.objectives.latencyP99Milliseconds",
-            format!("latency bound {l} ms is not between 1 and 59999 ms"),
+            format!(
+                "latency bound {l} ms is not between 1 and {} ms: `histogram_quantile` over the service's buckets (the last finite one is 1 s) never reads more than 1 s",
+                LARGEST_FINITE_BUCKET_MILLISECONDS - 1
+            ),
             "use e.g. 300",
         );
     }
@@ -157,15 +164,7 @@ pub(crate) fn email_problem(s: &str) -> Option<&'static str> {
     if labels.len() < 2 {
         return Some("has a domain without a dot");
     }
-    let label_ok = |l: &&str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
-    };
-    if !labels.iter().all(label_ok) {
+    if !labels.iter().all(|l| host_label_ok(l)) {
         return Some("has a domain that is not a host name");
     }
     None
@@ -227,11 +226,27 @@ pub(crate) fn webhook_problem(url: &str) -> Option<&'static str> {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Some("has a port that is not a number");
         }
+        if !digits.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Some("has a port outside 1-65535");
+        }
     }
     if host.is_empty() || host == "[]" {
         return Some("has no host");
     }
+    if !host.starts_with('[') && !host.split('.').all(|l| host_label_ok(l)) {
+        return Some("has a host that is not a host name (empty label, leading or trailing `-`)");
+    }
     None
+}
+
+/// One dot-separated label of a host name (non-ASCII allowed: IDN names are written as-is).
+fn host_label_ok(l: &str) -> bool {
+    !l.is_empty()
+        && l.len() <= 63
+        && !l.starts_with('-')
+        && !l.ends_with('-')
+        && l.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
 }
 
 fn monitoring_webhook(c: &CatalogueSpec, sink: &mut Sink<'_>) {
@@ -367,6 +382,8 @@ mod tests {
             "HTTPS://hooks.example.com",
             "https://hooks.example.com:8443/a?x=1",
             "https://[::1]:8443/a",
+            "https://hooks.example.com:65535/a",
+            "https://10.0.0.1:443/a",
         ] {
             assert_eq!(webhook_problem(ok), None, "{ok}");
         }
@@ -381,6 +398,11 @@ mod tests {
             "https://hooks.example.com/a b",
             "https://[::1/a",
             "https://[]:80/a",
+            "https://hooks.example.com:99999/a",
+            "https://hooks.example.com:0/a",
+            "https://-hooks-.example.com/a",
+            "https://hooks..example.com/a",
+            "https://hooks.example.com./a",
         ] {
             assert!(webhook_problem(bad).is_some(), "{bad}");
         }
