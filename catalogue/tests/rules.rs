@@ -65,6 +65,8 @@ monitoring:
 
 regions:
 ";
+const TEN_WEBHOOKS: &str = "      - https://h0.example.com\n      - https://h1.example.com\n      - https://h2.example.com\n      - https://h3.example.com\n      - https://h4.example.com\n      - https://h5.example.com\n      - https://h6.example.com\n      - https://h7.example.com\n      - https://h8.example.com\n      - https://h9.example.com\n";
+const ELEVEN_WEBHOOKS: &str = "      - https://h0.example.com\n      - https://h1.example.com\n      - https://h2.example.com\n      - https://h3.example.com\n      - https://h4.example.com\n      - https://h5.example.com\n      - https://h6.example.com\n      - https://h7.example.com\n      - https://h8.example.com\n      - https://h9.example.com\n      - https://h10.example.com\n";
 const RECEIVERS: &str = "  receivers:
     emails:
       - oncall@example.com
@@ -1286,6 +1288,39 @@ const CASES: &[Case] = &[
         "OnCall@example.com",
         "",
         &[(MON_AT, MON), ("- ops@example.com", "- oncall@example.org")],
+    ),
+    case(
+        "monitoring-receivers",
+        &[
+            (MON_AT, MON),
+            (
+                "- ops@example.com",
+                "- \u{dc}ps@b\u{fc}cher.de\n      - \u{fc}ps@b\u{fc}cher.de",
+            ),
+        ],
+        "\u{fc}ps@b\u{fc}cher.de",
+        "",
+        &[
+            (MON_AT, MON),
+            ("- ops@example.com", "- \u{fc}ps@b\u{fc}cher.de"),
+        ],
+    ),
+    // Eleven webhooks: an action group holds ten.
+    case(
+        "monitoring-receivers",
+        &[
+            (MON_AT, MON),
+            (
+                "      - https://hooks.example.com/alerts\n",
+                ELEVEN_WEBHOOKS,
+            ),
+        ],
+        "https://h10.example.com",
+        "",
+        &[
+            (MON_AT, MON),
+            ("      - https://hooks.example.com/alerts\n", TEN_WEBHOOKS),
+        ],
     ),
     case(
         "monitoring-email",

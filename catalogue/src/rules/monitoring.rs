@@ -13,6 +13,9 @@ const FAST_BURN_RATE: f64 = 14.4;
 /// `histogram_quantile` returns at most this bound, so a p99 objective at or above it never
 /// fires.
 const LARGEST_FINITE_BUCKET_MILLISECONDS: u32 = 1_000;
+/// Azure's limits per action group (subscription and service limits, "Action groups").
+const MAX_EMAIL_RECEIVERS: usize = 1_000;
+const MAX_WEBHOOK_RECEIVERS: usize = 10;
 /// The shortest window the rules take a `rate()` over, in seconds (5m).
 const SHORTEST_WINDOW_SECONDS: u32 = 300;
 
@@ -95,7 +98,7 @@ pub(super) const MONITORING_RECEIVERS: Check<CatalogueSpec> = Check {
         id: "monitoring-receivers",
         family: FAMILY,
         severity: Severity::Error,
-        summary: "someone is notified when alerts or the failover alert are on, and no receiver is listed twice",
+        summary: "someone is notified when alerts or the failover alert are on, no receiver is listed twice, at most 1000 e-mails and 10 webhooks",
         why: "an alert that notifies nobody is the same as no alert: the failover goes unnoticed",
         fix: "add `receivers.emails: [oncall@example.com]` or a webhook, or set `alerts: false` and `failoverAlert: false`",
     },
@@ -112,9 +115,24 @@ fn monitoring_receivers(c: &CatalogueSpec, sink: &mut Sink<'_>) {
             "add `receivers: { emails: [oncall@example.com] }` or a webhook URL",
         );
     }
-    for (kind, list) in [("emails", &r.emails), ("webhooks", &r.webhooks)] {
+    for (kind, list, limit) in [
+        ("emails", &r.emails, MAX_EMAIL_RECEIVERS),
+        ("webhooks", &r.webhooks, MAX_WEBHOOK_RECEIVERS),
+    ] {
+        if list.len() > limit {
+            sink.report(
+                format!("monitoring.receivers.{kind}[{limit}]"),
+                format!(
+                    "{} {kind} listed; an Azure action group holds at most {limit}",
+                    list.len()
+                ),
+                "notify a distribution list or one incident-management webhook instead of each person",
+            );
+        }
+        // Lower-cased as Unicode, not ASCII: `Ünï@bücher.de` and `ünï@bücher.de` are one inbox.
+        let folded: Vec<String> = list.iter().map(|v| v.to_lowercase()).collect();
         for (i, v) in list.iter().enumerate() {
-            if list[..i].iter().any(|p| p.eq_ignore_ascii_case(v)) {
+            if folded[..i].contains(&folded[i]) {
                 sink.report(
                     format!("monitoring.receivers.{kind}[{i}]"),
                     format!("`{}` is listed twice", shown(v)),
