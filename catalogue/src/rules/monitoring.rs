@@ -251,7 +251,7 @@ pub(crate) fn webhook_problem(url: &str) -> Option<&'static str> {
     if host.is_empty() || host == "[]" {
         return Some("has no host");
     }
-    if !host.starts_with('[') && !host.split('.').all(|l| host_label_ok(l)) {
+    if !host.starts_with('[') && !host.split('.').all(host_label_ok) {
         return Some("has a host that is not a host name (empty label, leading or trailing `-`)");
     }
     None
