@@ -66,6 +66,8 @@ monitoring:
 
 regions:
 ";
+const TEN_WEBHOOKS: &str = "      - https://h0.example.com\n      - https://h1.example.com\n      - https://h2.example.com\n      - https://h3.example.com\n      - https://h4.example.com\n      - https://h5.example.com\n      - https://h6.example.com\n      - https://h7.example.com\n      - https://h8.example.com\n      - https://h9.example.com\n";
+const ELEVEN_WEBHOOKS: &str = "      - https://h0.example.com\n      - https://h1.example.com\n      - https://h2.example.com\n      - https://h3.example.com\n      - https://h4.example.com\n      - https://h5.example.com\n      - https://h6.example.com\n      - https://h7.example.com\n      - https://h8.example.com\n      - https://h9.example.com\n      - https://h10.example.com\n";
 const RECEIVERS: &str = "  receivers:
     emails:
       - oncall@example.com
@@ -1380,11 +1382,22 @@ const CASES: &[Case] = &[
         "",
         &[
             (MON_AT, MON),
+            ("latencyP99Milliseconds: 300", "latencyP99Milliseconds: 999"),
+        ],
+    ),
+    // The histogram's last finite bucket is 1 s: a p99 of 1 s or more can never be read.
+    case(
+        "monitoring-latency",
+        &[
+            (MON_AT, MON),
             (
                 "latencyP99Milliseconds: 300",
-                "latencyP99Milliseconds: 59999",
+                "latencyP99Milliseconds: 1000",
             ),
         ],
+        "latencyP99Milliseconds",
+        "",
+        &[],
     ),
     case(
         "monitoring-receivers",
@@ -1418,6 +1431,39 @@ const CASES: &[Case] = &[
         "OnCall@example.com",
         "",
         &[(MON_AT, MON), ("- ops@example.com", "- oncall@example.org")],
+    ),
+    case(
+        "monitoring-receivers",
+        &[
+            (MON_AT, MON),
+            (
+                "- ops@example.com",
+                "- \u{dc}ps@b\u{fc}cher.de\n      - \u{fc}ps@b\u{fc}cher.de",
+            ),
+        ],
+        "\u{fc}ps@b\u{fc}cher.de",
+        "",
+        &[
+            (MON_AT, MON),
+            ("- ops@example.com", "- \u{fc}ps@b\u{fc}cher.de"),
+        ],
+    ),
+    // Eleven webhooks: an action group holds ten.
+    case(
+        "monitoring-receivers",
+        &[
+            (MON_AT, MON),
+            (
+                "      - https://hooks.example.com/alerts\n",
+                ELEVEN_WEBHOOKS,
+            ),
+        ],
+        "https://h10.example.com",
+        "",
+        &[
+            (MON_AT, MON),
+            ("      - https://hooks.example.com/alerts\n", TEN_WEBHOOKS),
+        ],
     ),
     case(
         "monitoring-email",
@@ -1469,6 +1515,33 @@ const CASES: &[Case] = &[
         "http://hooks",
         "",
         &[(MON_AT, MON), ("- https://hooks", "- https://alerts.hooks")],
+    ),
+    // A port Azure cannot call, and a host name that cannot resolve.
+    case(
+        "monitoring-webhook",
+        &[
+            (MON_AT, MON),
+            (
+                "- https://hooks.example.com/",
+                "- https://hooks.example.com:99999/",
+            ),
+        ],
+        "hooks.example.com:99999",
+        "",
+        &[
+            (MON_AT, MON),
+            (
+                "- https://hooks.example.com/",
+                "- https://hooks.example.com:8443/",
+            ),
+        ],
+    ),
+    case(
+        "monitoring-webhook",
+        &[(MON_AT, MON), ("- https://hooks.", "- https://-hooks-.")],
+        "-hooks-.example",
+        "",
+        &[],
     ),
     case(
         "monitoring-webhook",

@@ -288,12 +288,11 @@ pub fn render_markdown(p: &OfflinePlan) -> String {
             ));
         }
     }
-    let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    s.push_str(&format!("\n**Plan:** {}", summary.join(", ")));
+    let mut summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     if !p.removed.is_empty() {
-        s.push_str(&format!(", {} left behind", p.removed.len()));
+        summary.push(format!("{} left behind", p.removed.len()));
     }
-    s.push('\n');
+    s.push_str(&format!("\n**Plan:** {}\n", summary.join(", ")));
     if p.blocked() {
         s.push_str("\n**Blocked:** an immutable property changes; `infra bootstrap` would refuse to write anything. Revert those fields, or plan a deliberate recreate.\n");
     }

@@ -475,6 +475,22 @@ async fn switched_off_parts_are_listed_as_not_managed_and_never_deleted() {
 }
 
 #[test]
+fn offline_plan_of_a_removed_section_only_lists_what_is_left_behind() {
+    // Removing the whole section changes nothing else: the summary is the left-behind count
+    // alone, not an empty list followed by a stray comma.
+    let offline = infra::offline::plan(&monitored(), &support::catalogue(), "HEAD");
+    assert!(offline.items.is_empty(), "{:?}", offline.items);
+    let md = infra::offline::render_markdown(&offline);
+    let summary = md
+        .lines()
+        .find(|l| l.starts_with("**Plan:**"))
+        .unwrap_or_else(|| panic!("{md}"));
+    let left = offline.removed.len();
+    assert!(left > 0);
+    assert_eq!(summary, format!("**Plan:** {left} left behind"));
+}
+
+#[test]
 fn offline_plan_lists_every_monitoring_resource_a_new_section_creates() {
     let offline = infra::offline::plan(&support::catalogue(), &monitored(), "HEAD");
     let created: Vec<&str> = offline

@@ -44,7 +44,9 @@ pub enum ObjectiveError {
         "the fast-burn threshold 14.4 × budget is {0:.3}, above 1: no error rate can reach it; use an objective of at least 93.06 %"
     )]
     BudgetTooLarge(f64),
-    #[error("latency objective {0} s must be a positive number of seconds below 60")]
+    #[error(
+        "latency objective {0} s must be a positive number of seconds below 1: the service's last finite latency bucket is 1 s, so its p99 never reads higher"
+    )]
     Latency(f64),
     #[error("detection time {0} s must be between 1 and 3600 seconds")]
     Detection(u64),
@@ -69,7 +71,7 @@ impl Objectives {
             return Err(ObjectiveError::BudgetTooLarge(fastest));
         }
         let l = self.latency_p99_seconds;
-        if !(l.is_finite() && l > 0.0 && l < 60.0) {
+        if !(l.is_finite() && l > 0.0 && l < metrics::LARGEST_FINITE_BUCKET_SECONDS) {
             return Err(ObjectiveError::Latency(l));
         }
         if !(1..=3600).contains(&self.detection_seconds) {

@@ -11,6 +11,10 @@ pub const READY: &str = "service_ready";
 /// Gauge: the process start time, Unix seconds; changes on every restart.
 pub const START_TIME: &str = "process_start_time_seconds";
 
+/// The largest finite `le` of the duration histogram (`service/src/metrics.rs` `BUCKETS`):
+/// `histogram_quantile` never returns more, so a latency objective must stay below it.
+pub const LARGEST_FINITE_BUCKET_SECONDS: f64 = 1.0;
+
 /// The `route` label value of `GET /default`, the request the objectives are about.
 pub const ROUTE_DEFAULT: &str = "default";
 

@@ -141,7 +141,8 @@ pub fn region_rule_groups(objectives: &Objectives, region: &str, runbook: &str) 
             ]),
         })
     };
-    let objective = fmt_number(objectives.availability_percent);
+    // As written in the catalogue: rounding 99.9999999999 would print "100".
+    let objective = objectives.availability_percent.to_string();
     let p99 = fmt_number(objectives.latency_p99_seconds);
     let detect = objectives.detection_seconds;
     let alerts = vec![
@@ -225,11 +226,22 @@ pub fn region_rule_groups(objectives: &Objectives, region: &str, runbook: &str) 
     ]
 }
 
-/// A float as PromQL reads it, without exponent noise (0.0144, not 0.014400000000000001).
+/// A float as PromQL reads it, without exponent noise (0.0144, not 0.014400000000000001):
+/// ten significant digits, so a tiny error budget (99.9999999999 %) keeps its threshold
+/// instead of rounding to `> 0`, which would fire on a single error.
 fn fmt_number(v: f64) -> String {
-    let s = format!("{v:.9}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.is_empty() { "0".into() } else { s.into() }
+    if v == 0.0 || !v.is_finite() {
+        return "0".into();
+    }
+    // Objectives are checked finite and in range, so the magnitude fits an i32 easily.
+    #[allow(clippy::cast_possible_truncation)]
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = usize::try_from((9 - magnitude).max(0)).unwrap_or(0);
+    let s = format!("{v:.decimals$}");
+    if !s.contains('.') {
+        return s;
+    }
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]
@@ -242,5 +254,39 @@ mod tests {
         assert_eq!(fmt_number(99.9), "99.9");
         assert_eq!(fmt_number(2.0), "2");
         assert_eq!(fmt_number(0.0), "0");
+        assert_eq!(fmt_number(1e9), "1000000000");
+        // (100 - 99.99999) / 100 carries noise in the 17th digit.
+        assert_eq!(fmt_number((100.0 - 99.99999) / 100.0), "0.0000001");
+    }
+
+    #[test]
+    fn a_tiny_error_budget_keeps_nonzero_thresholds() {
+        let objectives = Objectives {
+            availability_percent: 99.9999999999,
+            latency_p99_seconds: 0.3,
+            detection_seconds: 35,
+            restarts_per_15m: 3,
+        };
+        let groups = region_rule_groups(&objectives, "eastus2", "https://runbook.example/a");
+        let alerts = groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .filter_map(|r| match r {
+                Rule::Alert(a) if a.alert.starts_with("ServiceErrorBudget") => Some(a),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(alerts.len(), 2);
+        for a in alerts {
+            for threshold in a.expr.split("> ").skip(1) {
+                let n: f64 = threshold.split([' ', ')']).next().unwrap().parse().unwrap();
+                assert!(n > 0.0, "{}: {}", a.alert, a.expr);
+            }
+            assert!(
+                a.annotations["summary"].contains("99.9999999999 %"),
+                "{:?}",
+                a.annotations
+            );
+        }
     }
 }

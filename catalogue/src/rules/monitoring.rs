@@ -9,6 +9,13 @@ const FAMILY: &str = "catalogue/monitoring";
 
 /// The fast-burn alert fires above 14.4 × the error budget; that must be a reachable ratio.
 const FAST_BURN_RATE: f64 = 14.4;
+/// The service's largest finite latency bucket (`service/src/metrics.rs` `BUCKETS`, 1 s):
+/// `histogram_quantile` returns at most this bound, so a p99 objective at or above it never
+/// fires.
+const LARGEST_FINITE_BUCKET_MILLISECONDS: u32 = 1_000;
+/// Azure's limits per action group (subscription and service limits, "Action groups").
+const MAX_EMAIL_RECEIVERS: usize = 1_000;
+const MAX_WEBHOOK_RECEIVERS: usize = 10;
 /// The shortest window the rules take a `rate()` over, in seconds (5m).
 const SHORTEST_WINDOW_SECONDS: u32 = 300;
 
@@ -64,8 +71,8 @@ pub(super) const MONITORING_LATENCY: Check<CatalogueSpec> = Check {
         id: "monitoring-latency",
         family: FAMILY,
         severity: Severity::Error,
-        summary: "the p99 latency objective is between 1 ms and 59 999 ms",
-        why: "a 0 ms bound fires forever, and the service's request timeout and histogram end far below a minute, so a larger bound never fires",
+        summary: "the p99 latency objective is between 1 ms and 999 ms",
+        why: "a 0 ms bound fires forever, and the service's latency histogram ends at 1 s: its p99 never reads above 1 s, so a bound of 1 s or more never fires",
         fix: "use the p99 your users accept, e.g. `latencyP99Milliseconds: 300`",
     },
     check: monitoring_latency,
@@ -74,10 +81,13 @@ pub(super) const MONITORING_LATENCY: Check<CatalogueSpec> = Check {
 fn monitoring_latency(c: &CatalogueSpec, sink: &mut Sink<'_>) {
     let Some(m) = section(c) else { return };
     let l = m.objectives.latency_p99_milliseconds;
-    if l == 0 || l >= 60_000 {
+    if l == 0 || l >= LARGEST_FINITE_BUCKET_MILLISECONDS {
         sink.report(
             "monitoring.objectives.latencyP99Milliseconds",
-            format!("latency bound {l} ms is not between 1 and 59999 ms"),
+            format!(
+                "latency bound {l} ms is not between 1 and {} ms: `histogram_quantile` over the service's buckets (the last finite one is 1 s) never reads more than 1 s",
+                LARGEST_FINITE_BUCKET_MILLISECONDS - 1
+            ),
             "use e.g. 300",
         );
     }
@@ -88,7 +98,7 @@ pub(super) const MONITORING_RECEIVERS: Check<CatalogueSpec> = Check {
         id: "monitoring-receivers",
         family: FAMILY,
         severity: Severity::Error,
-        summary: "someone is notified when alerts or the failover alert are on, and no receiver is listed twice",
+        summary: "someone is notified when alerts or the failover alert are on, no receiver is listed twice, at most 1000 e-mails and 10 webhooks",
         why: "an alert that notifies nobody is the same as no alert: the failover goes unnoticed",
         fix: "add `receivers.emails: [oncall@example.com]` or a webhook, or set `alerts: false` and `failoverAlert: false`",
     },
@@ -105,9 +115,24 @@ fn monitoring_receivers(c: &CatalogueSpec, sink: &mut Sink<'_>) {
             "add `receivers: { emails: [oncall@example.com] }` or a webhook URL",
         );
     }
-    for (kind, list) in [("emails", &r.emails), ("webhooks", &r.webhooks)] {
+    for (kind, list, limit) in [
+        ("emails", &r.emails, MAX_EMAIL_RECEIVERS),
+        ("webhooks", &r.webhooks, MAX_WEBHOOK_RECEIVERS),
+    ] {
+        if list.len() > limit {
+            sink.report(
+                format!("monitoring.receivers.{kind}[{limit}]"),
+                format!(
+                    "{} {kind} listed; an Azure action group holds at most {limit}",
+                    list.len()
+                ),
+                "notify a distribution list or one incident-management webhook instead of each person",
+            );
+        }
+        // Lower-cased as Unicode, not ASCII: `Ünï@bücher.de` and `ünï@bücher.de` are one inbox.
+        let folded: Vec<String> = list.iter().map(|v| v.to_lowercase()).collect();
         for (i, v) in list.iter().enumerate() {
-            if list[..i].iter().any(|p| p.eq_ignore_ascii_case(v)) {
+            if folded[..i].contains(&folded[i]) {
                 sink.report(
                     format!("monitoring.receivers.{kind}[{i}]"),
                     format!("`{}` is listed twice", shown(v)),
@@ -157,15 +182,7 @@ pub(crate) fn email_problem(s: &str) -> Option<&'static str> {
     if labels.len() < 2 {
         return Some("has a domain without a dot");
     }
-    let label_ok = |l: &&str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
-    };
-    if !labels.iter().all(label_ok) {
+    if !labels.iter().all(|l| host_label_ok(l)) {
         return Some("has a domain that is not a host name");
     }
     None
@@ -227,11 +244,27 @@ pub(crate) fn webhook_problem(url: &str) -> Option<&'static str> {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Some("has a port that is not a number");
         }
+        if !digits.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Some("has a port outside 1-65535");
+        }
     }
     if host.is_empty() || host == "[]" {
         return Some("has no host");
     }
+    if !host.starts_with('[') && !host.split('.').all(host_label_ok) {
+        return Some("has a host that is not a host name (empty label, leading or trailing `-`)");
+    }
     None
+}
+
+/// One dot-separated label of a host name (non-ASCII allowed: IDN names are written as-is).
+fn host_label_ok(l: &str) -> bool {
+    !l.is_empty()
+        && l.len() <= 63
+        && !l.starts_with('-')
+        && !l.ends_with('-')
+        && l.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
 }
 
 fn monitoring_webhook(c: &CatalogueSpec, sink: &mut Sink<'_>) {
@@ -367,6 +400,8 @@ mod tests {
             "HTTPS://hooks.example.com",
             "https://hooks.example.com:8443/a?x=1",
             "https://[::1]:8443/a",
+            "https://hooks.example.com:65535/a",
+            "https://10.0.0.1:443/a",
         ] {
             assert_eq!(webhook_problem(ok), None, "{ok}");
         }
@@ -381,6 +416,11 @@ mod tests {
             "https://hooks.example.com/a b",
             "https://[::1/a",
             "https://[]:80/a",
+            "https://hooks.example.com:99999/a",
+            "https://hooks.example.com:0/a",
+            "https://-hooks-.example.com/a",
+            "https://hooks..example.com/a",
+            "https://hooks.example.com./a",
         ] {
             assert!(webhook_problem(bad).is_some(), "{bad}");
         }
