@@ -1,0 +1,123 @@
+//! The exact edges of the numeric and length limits of the rollout and monitoring rules: the
+//! last accepted value and the first refused one. The rule table proves each rule fires;
+//! these prove where (cargo-mutants found `>` vs `>=` survivors without them).
+
+mod common;
+
+use catalogue::parse;
+use common::{FIXTURE, edited, path};
+
+const MON: &str = "
+monitoring:
+  resourceGroup: rg-ha-monitoring
+  workspace: amw-contoso-ha
+  objectives:
+    availabilityPercent: 99.9
+    latencyP99Milliseconds: 300
+  receivers:
+    emails:
+      - oncall@example.com
+    webhooks:
+      - https://hooks.example.com/alerts
+
+regions:
+";
+
+/// The rule ids the catalogue reports (empty when it is valid).
+fn rules_of(yaml: &str) -> Vec<String> {
+    match parse(path(), yaml) {
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            assert!(!e.is_input_error(), "not a rule finding: {e}");
+            e.rules().into_iter().map(str::to_string).collect()
+        }
+    }
+}
+
+fn with_monitoring(edits: &[(&str, &str)]) -> String {
+    let mut all = vec![("\nregions:\n", MON)];
+    all.extend_from_slice(edits);
+    edited(&all)
+}
+
+fn with_rollout(lines: &str) -> String {
+    edited(&[("\nregions:\n", &format!("\nrollout:\n{lines}regions:\n"))])
+}
+
+#[test]
+fn an_email_of_254_characters_passes_and_255_fails() {
+    let domain =
+        |last: usize| format!("{}.{}.{}", "b".repeat(63), "c".repeat(63), "d".repeat(last));
+    let at_limit = format!("{}@{}", "a".repeat(64), domain(61));
+    let over = format!("{}@{}", "a".repeat(64), domain(62));
+    assert_eq!((at_limit.len(), over.len()), (254, 255));
+    let yaml = |addr: &str| with_monitoring(&[("- oncall@example.com", &format!("- {addr}"))]);
+    assert_eq!(rules_of(&yaml(&at_limit)), Vec::<String>::new());
+    assert_eq!(rules_of(&yaml(&over)), ["monitoring-email"]);
+}
+
+#[test]
+fn an_internationalised_domain_is_an_address() {
+    let yaml = with_monitoring(&[("- oncall@example.com", "- oncall@bücher.de")]);
+    assert_eq!(rules_of(&yaml), Vec::<String>::new());
+}
+
+#[test]
+fn a_webhook_of_2048_characters_passes_and_2049_fails() {
+    let prefix = "https://hooks.example.com/";
+    let at_limit = format!("{prefix}{}", "a".repeat(2048 - prefix.len()));
+    let over = format!("{at_limit}a");
+    let yaml =
+        |url: &str| with_monitoring(&[("- https://hooks.example.com/alerts", &format!("- {url}"))]);
+    assert_eq!(rules_of(&yaml(&at_limit)), Vec::<String>::new());
+    assert_eq!(rules_of(&yaml(&over)), ["monitoring-webhook"]);
+}
+
+#[test]
+fn the_scrape_interval_is_capped_at_half_the_shortest_window_when_detection_is_slower() {
+    // Detection (4 + 1) × 30 + 10 = 160 s, longer than half the 5-minute window: 150 s caps it.
+    let slow_probe = [
+        ("rtoSeconds: 90", "rtoSeconds: 300"),
+        ("intervalSeconds: 10", "intervalSeconds: 30"),
+        ("timeoutSeconds: 5", "timeoutSeconds: 10"),
+        ("toleratedFailures: 2", "toleratedFailures: 4"),
+    ];
+    let yaml = |interval: u32| {
+        let mut e = slow_probe.to_vec();
+        let to = format!("  workspace: amw-contoso-ha\n  scrapeIntervalSeconds: {interval}\n");
+        e.push(("  workspace: amw-contoso-ha\n", &to));
+        with_monitoring(&e)
+    };
+    assert_eq!(rules_of(&yaml(150)), Vec::<String>::new());
+    assert_eq!(rules_of(&yaml(151)), ["monitoring-scrape"]);
+}
+
+#[test]
+fn bake_and_consecutive_responses_accept_their_maximum_and_refuse_one_more() {
+    assert_eq!(
+        rules_of(&with_rollout("  bakeSeconds: 86400\n")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        rules_of(&with_rollout("  bakeSeconds: 86401\n")),
+        ["rollout-bounds"]
+    );
+    assert_eq!(
+        rules_of(&with_rollout("  consecutiveResponses: 1000\n")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        rules_of(&with_rollout("  consecutiveResponses: 1001\n")),
+        ["rollout-bounds"]
+    );
+}
+
+#[test]
+fn one_region_in_one_wave_is_not_an_all_at_once_release() {
+    let cut = FIXTURE.find("  - name: centralus").unwrap();
+    let single = FIXTURE[..cut].replace(
+        "\nregions:\n",
+        "\nrollout:\n  waves: [[eastus2]]\nregions:\n",
+    );
+    assert_eq!(rules_of(&single), Vec::<String>::new());
+}
