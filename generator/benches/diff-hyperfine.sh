@@ -23,9 +23,9 @@ grep -q 'tag: "1.0.0"' catalogue.yaml
 sed -i 's/tag: "1.0.0"/tag: "1.1.0"/' catalogue.yaml
 "$gen" render --all >/dev/null
 test "$("$gen" diff --base HEAD | grep -c '  changed  ')" -eq 60
-hyperfine -N --warmup 2 --runs "${RUNS:-10}" \
+hyperfine -N --warmup 2 --runs "${RUNS:-10}" ${HYPERFINE_EXPORT:+--export-json "$HYPERFINE_EXPORT-diff.json"} \
   -n "gen diff, in-process" "$gen diff --base HEAD --format markdown" \
   -n "gen diff, GEN_DIFF_ENGINE=kubectl" "env GEN_DIFF_ENGINE=kubectl $gen diff --base HEAD --format markdown"
-hyperfine -N --warmup 5 --runs 40 \
+hyperfine -N --warmup 5 --runs 40 ${HYPERFINE_EXPORT:+--export-json "$HYPERFINE_EXPORT-render.json"} \
   -n "gen render --all (60 regions)" "$gen render --all" \
   -n "kubectl kustomize overlays/eastus2 (one region)" "kubectl kustomize overlays/eastus2"
