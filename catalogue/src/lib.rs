@@ -14,7 +14,7 @@ pub mod rules;
 mod schema;
 mod syntax;
 
-pub use edit::{EditError, set_scalar};
+pub use edit::{EditError, LineAt, line_at, set_scalar};
 pub use locate::{Locator, Position};
 pub use model::*;
 pub use names::{KubeName, RegionName, SHOWN_MAX, shown};

@@ -62,7 +62,7 @@ impl Error {
 }
 
 /// Repository-relative, forward-slash form of the catalogue path, if it is inside `workdir`.
-fn catalogue_rel(workdir: &Path, catalogue: &Path) -> Option<String> {
+pub(crate) fn catalogue_rel(workdir: &Path, catalogue: &Path) -> Option<String> {
     let abs = if catalogue.is_absolute() {
         catalogue.to_path_buf()
     } else {

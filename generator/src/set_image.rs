@@ -160,13 +160,16 @@ pub fn edit(file: &str, source: &str, c: &Candidate) -> Result<String, Error> {
     }
     // Switching tag <-> digest: the key before the value, on the same line, is renamed.
     let (start, _) = span;
-    let line_start = line_offset(&edited, start.line);
-    let line = &edited[line_start..];
-    let line = &line[..line.find('\n').unwrap_or(line.len())];
-    let value_at = line
-        .char_indices()
-        .nth(start.column - 1)
-        .map_or(line.len(), |(i, _)| i);
+    let not_on_key_line = || {
+        located(
+            start,
+            format!("the value of app.{present} is not on the line of its key"),
+            &format!("write `{present}: <value>` on one line, then run gen set-image again"),
+        )
+    };
+    let at = catalogue::line_at(&edited, start).ok_or_else(not_on_key_line)?;
+    let (line_start, line) = (at.start, at.text(&edited));
+    let value_at = at.at - at.start;
     let before = &line[..value_at];
     let key_at = before
         .trim_end()
@@ -174,28 +177,12 @@ pub fn edit(file: &str, source: &str, c: &Candidate) -> Result<String, Error> {
         .map(str::trim_end)
         .and_then(|k| k.strip_suffix(present).map(str::len))
         .filter(|&i| i == 0 || !before.as_bytes()[i - 1].is_ascii_alphanumeric())
-        .ok_or_else(|| {
-            located(
-                start,
-                format!("the value of app.{present} is not on the line of its key"),
-                &format!("write `{present}: <value>` on one line, then run gen set-image again"),
-            )
-        })?;
+        .ok_or_else(not_on_key_line)?;
     let mut out = String::with_capacity(edited.len() + 3);
     out.push_str(&edited[..line_start + key_at]);
     out.push_str(c.key());
     out.push_str(&edited[line_start + key_at + present.len()..]);
     Ok(out)
-}
-
-fn line_offset(source: &str, line: usize) -> usize {
-    if line <= 1 {
-        return 0;
-    }
-    source
-        .match_indices('\n')
-        .nth(line - 2)
-        .map_or(source.len(), |(i, _)| i + 1)
 }
 
 /// What `run` did.

@@ -12,21 +12,10 @@ pub fn set_region_image(source: &str, index: usize, value: &str) -> Result<Strin
     let (start, _) = locator
         .scalar_span(&format!("regions[{index}].name"))
         .ok_or_else(|| format!("cannot find regions[{index}].name"))?;
-    let line_start = if start.line <= 1 {
-        0
-    } else {
-        source
-            .match_indices('\n')
-            .nth(start.line - 2)
-            .map_or(source.len(), |(i, _)| i + 1)
-    };
-    let rest = &source[line_start..];
-    let line_end = line_start + rest.find('\n').map_or(rest.len(), |i| i + 1);
-    let line = &source[line_start..line_end];
-    let value_at = line
-        .char_indices()
-        .nth(start.column - 1)
-        .map_or(line.len(), |(i, _)| i);
+    let at = catalogue::line_at(source, start)
+        .ok_or_else(|| format!("cannot find the line of regions[{index}].name"))?;
+    let (line, line_end) = (at.text(source), at.next_line(source));
+    let value_at = at.at - at.start;
     let before = &line[..value_at];
     let key_at = before
         .trim_end()
@@ -39,7 +28,7 @@ pub fn set_region_image(source: &str, index: usize, value: &str) -> Result<Strin
             )
         })?;
     let quoted = format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""));
-    let newline = if line.ends_with('\n') { "" } else { "\n" };
+    let newline = if line_end > at.end { "" } else { "\n" };
     let mut out = String::with_capacity(source.len() + key_at + 16);
     out.push_str(&source[..line_end]);
     out.push_str(newline);

@@ -308,7 +308,7 @@ fn start(repo_dir: &Path, catalogue_path: &Path, remote: &str) -> Result<Start, 
     let branch = git::current_branch(&repo).map_err(git_stop)?;
     repo.find_remote(remote)
         .map_err(|_| git_stop(git::Error::NoRemote(remote.to_string())))?;
-    let rel = relative(&workdir, catalogue_path).ok_or_else(|| {
+    let rel = crate::commit::catalogue_rel(&workdir, catalogue_path).ok_or_else(|| {
         stop(
             INPUT,
             format!(
@@ -373,22 +373,6 @@ fn start(repo_dir: &Path, catalogue_path: &Path, remote: &str) -> Result<Start, 
         catalogue,
         workdir,
     })
-}
-
-fn relative(workdir: &Path, catalogue: &Path) -> Option<String> {
-    let abs = if catalogue.is_absolute() {
-        catalogue.to_path_buf()
-    } else {
-        std::env::current_dir().ok()?.join(catalogue)
-    };
-    let abs = abs.canonicalize().ok()?;
-    let root = workdir.canonicalize().ok()?;
-    Some(
-        abs.strip_prefix(root)
-            .ok()?
-            .to_string_lossy()
-            .replace('\\', "/"),
-    )
 }
 
 fn blob_text(repo: &Repository, commit: &git2::Commit<'_>, rel: &str) -> Option<String> {
