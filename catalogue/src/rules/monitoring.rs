@@ -395,6 +395,11 @@ mod tests {
 
     #[test]
     fn webhooks_are_https_without_credentials() {
+        // An empty port is named as such, not as a number out of range.
+        assert_eq!(
+            webhook_problem("https://hooks.example.com:/a"),
+            Some("has a port that is not a number")
+        );
         for ok in [
             "https://hooks.example.com/alerts",
             "HTTPS://hooks.example.com",
