@@ -31,8 +31,12 @@ fn changed_lines(a: &str, b: &str) -> Vec<(usize, String, String)> {
 
 fn setup() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    // The shipped catalogue: comments, flow maps and per-region images included.
-    let text = std::fs::read_to_string(helpers::repo_root().join("catalogue.yaml")).unwrap();
+    // A frozen copy of the shipped catalogue: comments, flow maps and per-region images
+    // included (the live one changes with every release).
+    let text = std::fs::read_to_string(
+        helpers::repo_root().join("generator/tests/fixtures/catalogue-shipped.yaml"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("catalogue.yaml"), &text).unwrap();
     (dir, text)
 }
