@@ -5,23 +5,7 @@
 mod common;
 
 use catalogue::parse;
-use common::{FIXTURE, edited, path};
-
-const MON: &str = "
-monitoring:
-  resourceGroup: rg-ha-monitoring
-  workspace: amw-contoso-ha
-  objectives:
-    availabilityPercent: 99.9
-    latencyP99Milliseconds: 300
-  receivers:
-    emails:
-      - oncall@example.com
-    webhooks:
-      - https://hooks.example.com/alerts
-
-regions:
-";
+use common::{FIXTURE, MON, edited, path};
 
 /// The rule ids the catalogue reports (empty when it is valid).
 fn rules_of(yaml: &str) -> Vec<String> {

@@ -6,7 +6,7 @@
 mod common;
 
 use catalogue::{CatalogueError, POLICY, parse};
-use common::{edited, line_of, path};
+use common::{MON, edited, line_of, path};
 
 struct Case {
     rule: &'static str,
@@ -50,22 +50,6 @@ const REPO: &str = "repo: https://github.com/contoso/ha-gitops";
 const REGIONS: &str = "\nregions:\n";
 /// Where the cases insert a `monitoring` section (the fixture has none).
 const MON_AT: &str = "\nregions:\n";
-const MON: &str = "
-monitoring:
-  resourceGroup: rg-ha-monitoring
-  workspace: amw-contoso-ha
-  objectives:
-    availabilityPercent: 99.9
-    latencyP99Milliseconds: 300
-  receivers:
-    emails:
-      - oncall@example.com
-      - ops@example.com
-    webhooks:
-      - https://hooks.example.com/alerts
-
-regions:
-";
 const TEN_WEBHOOKS: &str = "      - https://h0.example.com\n      - https://h1.example.com\n      - https://h2.example.com\n      - https://h3.example.com\n      - https://h4.example.com\n      - https://h5.example.com\n      - https://h6.example.com\n      - https://h7.example.com\n      - https://h8.example.com\n      - https://h9.example.com\n";
 const ELEVEN_WEBHOOKS: &str = "      - https://h0.example.com\n      - https://h1.example.com\n      - https://h2.example.com\n      - https://h3.example.com\n      - https://h4.example.com\n      - https://h5.example.com\n      - https://h6.example.com\n      - https://h7.example.com\n      - https://h8.example.com\n      - https://h9.example.com\n      - https://h10.example.com\n";
 const RECEIVERS: &str = "  receivers:

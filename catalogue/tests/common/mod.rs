@@ -6,6 +6,24 @@ use std::path::Path;
 pub const FIXTURE: &str = include_str!("../fixtures/catalogue.yaml");
 pub const FILE: &str = "catalogue.yaml";
 
+/// A valid `monitoring` section, inserted before `regions:` (the fixture has none).
+pub const MON: &str = "
+monitoring:
+  resourceGroup: rg-ha-monitoring
+  workspace: amw-contoso-ha
+  objectives:
+    availabilityPercent: 99.9
+    latencyP99Milliseconds: 300
+  receivers:
+    emails:
+      - oncall@example.com
+      - ops@example.com
+    webhooks:
+      - https://hooks.example.com/alerts
+
+regions:
+";
+
 pub fn path() -> &'static Path {
     Path::new(FILE)
 }
