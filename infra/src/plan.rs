@@ -524,18 +524,26 @@ async fn get_all(
             (s.key, r.map(|o| o.map(|(v, _)| v)))
         });
     }
+    collect(set, "reading").await
+}
+
+/// The results of a set of keyed lookups. The first failure ends the plan at once (dropping
+/// the set aborts the other lookups), so an unreachable ARM costs one give-up, not one per
+/// queued request.
+async fn collect<T: 'static>(
+    mut set: tokio::task::JoinSet<(String, Result<T, InfraError>)>,
+    doing: &str,
+) -> Result<HashMap<String, T>, InfraError> {
     let mut out = HashMap::new();
     while let Some(j) = set.join_next().await {
         match j {
             Ok((k, Ok(v))) => {
                 out.insert(k, v);
             }
-            // The first failure ends the plan at once (dropping the set aborts the other
-            // reads), so an unreachable ARM costs one give-up, not one per queued read.
             Ok((_, Err(e))) => return Err(e),
             Err(e) => {
                 return Err(InfraError::Config(format!(
-                    "internal error while reading: {e}"
+                    "internal error while {doing}: {e}"
                 )));
             }
         }
@@ -574,21 +582,7 @@ async fn stale_all(
             (r.key.clone(), found)
         });
     }
-    let mut out = HashMap::new();
-    while let Some(j) = set.join_next().await {
-        match j {
-            Ok((k, Ok(v))) => {
-                out.insert(k, v);
-            }
-            Ok((_, Err(e))) => return Err(e),
-            Err(e) => {
-                return Err(InfraError::Config(format!(
-                    "internal error while listing role assignments: {e}"
-                )));
-            }
-        }
-    }
-    Ok(out)
+    collect(set, "listing role assignments").await
 }
 
 /// GETs every resource and classifies it. No writes.
