@@ -1,6 +1,6 @@
 //! Bad input is refused before anything starts, with what, where and how to fix it.
 
-mod common;
+use crate::common;
 
 use drill::{DrillError, LocalOptions, Scenario};
 use std::path::PathBuf;

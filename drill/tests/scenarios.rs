@@ -2,7 +2,7 @@
 //! under a minute. Each test is one scenario (nextest runs them side by side, each on its
 //! own 127.x.y.0/24).
 
-mod common;
+use crate::common;
 
 use drill::{LocalOptions, Scenario, ScenarioResult};
 use std::sync::{Arc, Mutex};

@@ -3,11 +3,9 @@
 //! the argocd engine, and hand-edited bases inside the subset. A base outside the subset is
 //! built with kubectl, and the command says so in one notice line per cause.
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
-#[path = "support/git.rs"]
-mod git_support;
+use crate::git_support;
 
 use generator::diff::{Engine, Manifests, build_directory, build_region_with};
 use generator::hydrate::Base;

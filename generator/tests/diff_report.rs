@@ -1,8 +1,7 @@
 //! `gen diff` over hand-written fixture trees (no `gen render` needed): regions added, removed
 //! and changed; the markdown summary table; the checkout is never touched; bad refs.
 
-#[path = "support/git.rs"]
-mod git_support;
+use crate::git_support;
 
 use git_support::{FixtureRegion, Sandbox, assert_exit, write_fixture_tree};
 

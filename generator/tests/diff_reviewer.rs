@@ -2,8 +2,7 @@
 //! removed (Flux Kustomizations) per region; the markdown starts with the catalogue change and
 //! a per-region HA table before/after; a one-region add stays short (no whole objects).
 
-#[path = "support/git.rs"]
-mod git_support;
+use crate::git_support;
 
 use git_support::{
     Sandbox, assert_exit, edit_catalogue, fixture_tag, seed_from_workspace, with_region_copy,

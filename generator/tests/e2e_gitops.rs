@@ -3,8 +3,7 @@
 //! fresh clone is built exactly as Flux would (clusters/<region>/ → the Flux Kustomizations in
 //! it → their spec.path, with `kubectl kustomize`). Needs git (with `git daemon`) and kubectl.
 
-#[path = "support/git.rs"]
-mod git_support;
+use crate::git_support;
 
 use git_support::{
     GitDaemon, Sandbox, assert_exit, edit_catalogue, seed_from_workspace, without_region,

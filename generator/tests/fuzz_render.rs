@@ -6,8 +6,7 @@
 //! in-process build; a small sample of accepted cases is also built with the real
 //! `kubectl kustomize` and must equal the in-process build object for object.
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
 use generator::diff::{Engine, build_region_with};
 use generator::hydrate::Base;

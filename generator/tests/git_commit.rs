@@ -1,8 +1,7 @@
 //! `gen commit` against temporary repositories seeded with the real base/ and catalogue.yaml:
 //! what it stages, its message, and every refusal (exit 2, HEAD unchanged).
 
-#[path = "support/git.rs"]
-mod git_support;
+use crate::git_support;
 
 use git_support::{
     Sandbox, assert_exit, edit_catalogue, fixture_tag, seed_from_workspace, with_region_copy,

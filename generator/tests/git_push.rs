@@ -1,8 +1,7 @@
 //! `gen commit --push` against a `git daemon` on 127.0.0.1: a remote that declines the update
 //! (pre-receive hook) and a remote that moved on (non-fast-forward) are errors that say why.
 
-#[path = "support/git.rs"]
-mod git_support;
+use crate::git_support;
 
 use git_support::{GitDaemon, Sandbox, assert_exit, edit_catalogue, seed_from_workspace};
 use std::path::PathBuf;

@@ -1,8 +1,7 @@
 //! The pipeline's shape and contracts: one-way modules, safe write scopes, `gen explain`,
 //! waivers and the exit-code scheme, through the real binary where it is user-facing.
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
 use generator::tree::{RegionSelection, RenderedTree};
 use helpers::{gen_in, stderr, stdout, temp_repo};

@@ -5,8 +5,7 @@
 //! fail stop the rollout with later waves untouched; a refused push leaves nothing behind; a
 //! killed run resumes; rollback restores the previous images.
 
-#[path = "support/git.rs"]
-mod git_support;
+use crate::git_support;
 
 use git_support::{GitDaemon, Sandbox, assert_exit, seed_from_workspace};
 use sha2::{Digest, Sha256};

@@ -1,8 +1,7 @@
 //! `gen render` / `gen validate` through the real binary on temporary repositories:
 //! bad catalogues, atomicity, idempotence, scope, `--check`.
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
 use helpers::{contents, gen_env, gen_in, snapshot, stderr, stdout, temp_repo};
 use std::path::Path;

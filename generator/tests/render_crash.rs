@@ -3,8 +3,7 @@
 //! of different catalogues serialise on the lock, so the final tree is exactly one
 //! catalogue's render, never a mix. Bounded: a few dozen processes, no timing assertions.
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
 use generator::hydrate::Base;
 use generator::pipeline::render_validated;

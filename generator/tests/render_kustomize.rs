@@ -2,8 +2,7 @@
 //! real `kubectl kustomize`; the built objects carry the catalogue's values; gen's in-process
 //! build (used by validation) equals kustomize's output.
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
 use generator::hydrate::crds::{ArgoApplication, FluxKustomization};
 use generator::hydrate::{Base, effective};

@@ -3,8 +3,7 @@
 //! follow the catalogue's switches, a render that turns them off removes them, and a
 //! hand-edited rule file is drift.
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
 use helpers::{contents, gen_in, stderr, stdout, temp_repo};
 use std::path::Path;

@@ -2,8 +2,7 @@
 //! listing plus its first and last region. `CI=true` (or `INSTA_UPDATE=no`) fails on any
 //! difference; locally `cargo insta review` accepts a deliberate change.
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
 use generator::hydrate::Base;
 use generator::pipeline::render_validated;

@@ -1,8 +1,7 @@
 //! Atomic writing: directory-level staging, rollback on every failure path, symlinks refused,
 //! and the rendered documents that validation must refuse (Flux health, PDB fields).
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
 use generator::hydrate::Base;
 use generator::pipeline::render_validated;

@@ -2,8 +2,7 @@
 //! order and layout intact), a tag <-> digest switch rewrites that one line, and every bad
 //! value is refused with exit 2 and the file left byte for byte.
 
-#[path = "fixtures/helpers.rs"]
-mod helpers;
+use crate::helpers;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! Full bootstrap of the shipped catalogue against the emulator, idempotency, faults,
 //! failure isolation and resume, the cluster update path, and polling restraint.
 
-mod support;
+use crate::support;
 
 use infra::apply::Outcome;
 use infra::arm::InfraError;

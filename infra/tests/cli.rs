@@ -1,6 +1,6 @@
 //! The real binary: bad input is refused before any request, with clear messages.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Output, Stdio};
 use support::emulator::{Emulator, Fault, SUB, TOKEN};

@@ -3,7 +3,7 @@
 //! service binary per region. A glue task makes the stand-in follow the emulator's
 //! `endpointStatus`, as Traffic Manager follows ARM. Also `infra drill --local` end to end.
 
-mod support;
+use crate::support;
 
 use drill::azure::{AzureOptions, EndpointControl};
 use drill::dns::DnsServer;

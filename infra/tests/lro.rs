@@ -2,7 +2,7 @@
 //! resource's own provisioningState), odd non-terminal statuses, failed status reads,
 //! the final read-back, and per-type deadlines.
 
-mod support;
+use crate::support;
 
 use infra::arm::{InfraError, ResourceKind};
 use infra::plan::Action;

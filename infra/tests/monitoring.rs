@@ -3,7 +3,7 @@
 //! are created from `catalogue.monitoring`, idempotently, with spec-conforming bodies; a
 //! rotation change rewrites only the alert; a catalogue without the section creates none.
 
-mod support;
+use crate::support;
 
 use infra::arm::schema::{Request, schema};
 use infra::plan::Action;

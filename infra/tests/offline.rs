@@ -1,7 +1,7 @@
 //! `infra plan --offline [--base REF]`: the Azure change a catalogue edit implies, from two
 //! catalogue versions in a real git repository, through the real binary. No ARM at all.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

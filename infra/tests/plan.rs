@@ -1,6 +1,6 @@
 //! Plans for a changed catalogue against a bootstrapped emulator.
 
-mod support;
+use crate::support;
 
 use infra::arm::InfraError;
 use infra::plan::Action;

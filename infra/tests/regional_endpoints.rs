@@ -2,7 +2,7 @@
 //! alone with the preview api-version; every other registry request stays on the stable one,
 //! whose bodies never carry it (the emulator refuses it there, like the stable spec).
 
-mod support;
+use crate::support;
 
 use infra::arm::api_versions::{CONTAINER_REGISTRY, CONTAINER_REGISTRY_REGIONAL_ENDPOINTS_PREVIEW};
 use infra::plan::Action;

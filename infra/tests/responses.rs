@@ -1,6 +1,6 @@
 //! Malformed ARM responses, error rendering, and replay of the recorded status sequences.
 
-mod support;
+use crate::support;
 
 use infra::arm::{ArmError, InfraError, ResourceKind};
 use serde_json::{Value, json};

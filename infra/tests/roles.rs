@@ -2,7 +2,7 @@
 //! changes, the AcrPull (and Network Contributor) assignments made for the old principal are
 //! removed after the new ones exist, the plan says so, and nothing else is touched.
 
-mod support;
+use crate::support;
 
 use infra::plan::Action;
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! update of every kind, no read-only property is sent (the emulator checks every body against
 //! the vendored spec schemas), and `inRotation: false` disables exactly one endpoint.
 
-mod support;
+use crate::support;
 
 use infra::arm::ResourceKind;
 use infra::arm::schema::{Request, Violation, schema};

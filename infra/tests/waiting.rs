@@ -4,7 +4,7 @@
 //! fast with progress first, GETs fan out with a bound, the token never shows, a panic in one
 //! step leaves the others and the summary.
 
-mod support;
+use crate::support;
 
 use infra::arm::client::{parse_millis, parse_retry_after, scrub};
 use infra::arm::{ArmClient, ClientOptions, Endpoint, InfraError, TokenSource};

@@ -1,6 +1,6 @@
 //! Tests against the real binary: configuration errors, bad requests over raw TCP, PORT=0.
 
-mod common;
+use crate::common;
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::TcpStream;

@@ -6,7 +6,7 @@
 //! Upper time bounds are generous (other builds may load the machine); lower bounds are
 //! measured from before the signal was sent, so they cannot flake.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -6,7 +6,7 @@
 //!
 //! Loops are bounded in count and time; everything runs on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
