@@ -46,11 +46,15 @@ step "drift gate: the committed tree is what catalogue.yaml renders"
 cargo gen render --all --check
 cargo gen validate
 
-step "release rehearsal: set a digest candidate with gen set-image as the release does; gen's tests stay green"
+step "service image: build with podman, run, probe, SIGTERM"
+bash service/scripts/image-smoke.sh
+
+step "tests (cargo nextest), on a release rehearsal: gen set-image --digest as the release does"
 # The release sets app.digest with `gen set-image --digest` (.github/workflows/release.yml)
 # and re-renders; every region pins its own image, so the overlays do not move until
-# `gen promote`. The tests read frozen fixtures, so they must not care; the drift gate reads
-# the live file and must accept the re-rendered tree. Restored after.
+# `gen promote`. The whole suite runs once, against that changed catalogue: the tests read
+# frozen fixtures, so they must not care, and the drift gate (the one test that reads the
+# live file) must accept the re-rendered tree. Restored after, and checked to be unchanged.
 rehearsal="$(mktemp -d)"
 cp catalogue.yaml "$rehearsal/catalogue.yaml"
 restore_catalogue() {
@@ -62,15 +66,8 @@ trap restore_catalogue ERR
 cargo gen set-image --digest "sha256:$(printf 'release-rehearsal' | sha256sum | cut -c1-64)"
 cargo gen render --all >/dev/null
 cargo gen render --all --check
-# gen promote's tests run the real service binary per region.
-cargo build -p service --locked
-cargo nextest run -p generator --locked --profile ci
+# `--workspace` also builds target/<profile>/service, which several tests run.
+cargo nextest run --workspace --locked --profile ci
 trap - ERR
 restore_catalogue
 git diff --exit-code -- catalogue.yaml overlays clusters alerts
-
-step "service image: build with podman, run, probe, SIGTERM"
-bash service/scripts/image-smoke.sh
-
-step "tests (cargo nextest)"
-cargo nextest run --workspace --locked --profile ci
