@@ -9,6 +9,7 @@ use crate::hydrate::effective::Object;
 use crate::rules::{Build, all_rules};
 use crate::tree::{RegionSelection, RenderedTree};
 use crate::validate::{Sources, check_build};
+use catalogue::GitOpsEngine;
 use policy::Finding;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -24,6 +25,10 @@ enum Edit {
     Tree(&'static str, &'static str, &'static str),
     /// An edit of the built objects (what no single file edit produces alone).
     Objects(fn(&mut Vec<Object>)),
+    /// `(file, from, to)` in the tree rendered with `gitops.engine: argocd`.
+    ArgoTree(&'static str, &'static str, &'static str),
+    /// `(from, to)` in the catalogue, checked against the tree the unedited one renders.
+    Catalogue(&'static str, &'static str),
 }
 
 struct Case {
@@ -38,6 +43,8 @@ struct Case {
 const DEP: &str = "base/deployment.yaml";
 const PATCH: &str = "overlays/eastus2/patch-deployment.yaml";
 const PODMON: &str = "overlays/eastus2/podmonitor.yaml";
+const FLUX_KS: &str = "clusters/eastus2/hello.yaml";
+const ARGO_APP: &str = "argocd/eastus2/application.yaml";
 
 fn deployment(objects: &mut [Object]) -> &mut Value {
     &mut objects
@@ -350,6 +357,16 @@ const CASES: &[Case] = &[
         edit: Edit::Base(
             "base/networkpolicy.yaml",
             "  podSelector: {}\n  policyTypes:\n    - Ingress\n    - Egress\n",
+            "  podSelector: {}\n  policyTypes:\n    - Egress\n",
+        ),
+        subject: "",
+        file: "overlays/eastus2/kustomization.yaml",
+    },
+    Case {
+        rule: "workload-network-policy",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "  podSelector: {}\n  policyTypes:\n    - Ingress\n    - Egress\n",
             "  podSelector: {}\n  policyTypes:\n    - Egress\n    - Ingress\n  ingress:\n    - {}\n",
         ),
         subject: "",
@@ -407,11 +424,158 @@ const CASES: &[Case] = &[
         subject: "env[IMAGE]",
         file: PATCH,
     },
+    // Each condition of the entry point alone (an `a || b` check needs one case per side).
     Case {
         rule: "gitops-entry-point",
-        edit: Edit::Tree("clusters/eastus2/hello.yaml", "prune: true", "prune: false"),
+        edit: Edit::Tree(FLUX_KS, "prune: true", "prune: false"),
         subject: "Kustomization/hello: spec.prune",
-        file: "clusters/eastus2/hello.yaml",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            FLUX_KS,
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\n",
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1beta2\n",
+        ),
+        subject: "Kustomization/hello: apiVersion",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            FLUX_KS,
+            "path: ./overlays/eastus2\n",
+            "path: ./overlays/westus3\n",
+        ),
+        subject: "Kustomization/hello: spec.path",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            FLUX_KS,
+            "    kind: GitRepository\n",
+            "    kind: OCIRepository\n",
+        ),
+        subject: "Kustomization/hello: spec.sourceRef",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            FLUX_KS,
+            "    name: cluster-config\n",
+            "    name: another-source\n",
+        ),
+        subject: "Kustomization/hello: spec.sourceRef",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            FLUX_KS,
+            "  namespace: flux-system\n",
+            "  namespace: another-namespace\n",
+        ),
+        subject: "Kustomization/hello: spec.sourceRef",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(FLUX_KS, "  wait: true\n", "  wait: false\n"),
+        subject: "Kustomization/hello: spec.wait",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            FLUX_KS,
+            "wait: true\n",
+            "wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: StatefulSet\n      name: hello\n      namespace: hello\n",
+        ),
+        subject: "Kustomization/hello: spec.wait",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            FLUX_KS,
+            "wait: true\n",
+            "wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: another\n      namespace: hello\n",
+        ),
+        subject: "Kustomization/hello: spec.wait",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            FLUX_KS,
+            "wait: true\n",
+            "wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: hello\n      namespace: another\n",
+        ),
+        subject: "Kustomization/hello: spec.wait",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            FLUX_KS,
+            "wait: true\n",
+            "wait: true\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: hello\n      namespace: hello\n",
+        ),
+        subject: "Kustomization/hello: spec.healthChecks",
+        file: FLUX_KS,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(
+            "clusters/eastus2/kustomization.yaml",
+            "  - hello.yaml\n",
+            "  - hello.yaml\n  - missing.yaml\n",
+        ),
+        subject: "resources",
+        file: "clusters/eastus2/kustomization.yaml",
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::ArgoTree(
+            ARGO_APP,
+            "apiVersion: argoproj.io/v1alpha1\n",
+            "apiVersion: argoproj.io/v1beta1\n",
+        ),
+        subject: "Application/hello-eastus2: apiVersion",
+        file: ARGO_APP,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::ArgoTree(
+            ARGO_APP,
+            "path: overlays/eastus2\n",
+            "path: overlays/westus3\n",
+        ),
+        subject: "spec.source",
+        file: ARGO_APP,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::ArgoTree(
+            ARGO_APP,
+            "repoURL: \"https://github.com/contoso/ha-gitops\"\n",
+            "repoURL: \"https://github.com/contoso/another\"\n",
+        ),
+        subject: "spec.source",
+        file: ARGO_APP,
+    },
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::ArgoTree(
+            ARGO_APP,
+            "targetRevision: main\n",
+            "targetRevision: another\n",
+        ),
+        subject: "spec.source",
+        file: ARGO_APP,
     },
     Case {
         rule: "k8s-schema",
@@ -527,6 +691,107 @@ const CASES: &[Case] = &[
         subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
         file: PODMON,
     },
+    // The agent's namespace and pods, each condition on its own.
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "    - ports:\n        - port: http\n",
+            "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-public\n          podSelector:\n            matchLabels:\n              rsName: ama-metrics\n      ports:\n        - port: http\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "    - ports:\n        - port: http\n",
+            "    - from:\n        - namespaceSelector:\n            matchExpressions:\n              - {key: team, operator: Exists}\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              rsName: ama-metrics\n      ports:\n        - port: http\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "    - ports:\n        - port: http\n",
+            "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              rsName: ama-logs\n      ports:\n        - port: http\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-pod-monitor",
+        edit: Edit::Tree(
+            PODMON,
+            "  selector:\n",
+            "  namespaceSelector:\n    any: false\n  selector:\n",
+        ),
+        subject: "PodMonitor/hello: spec.namespaceSelector",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-scrape-target",
+        edit: Edit::Tree(
+            PODMON,
+            "      path: /metrics\n",
+            "      path: /metrics\n      scheme: https\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].scheme",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-region-label",
+        edit: Edit::Tree(
+            PODMON,
+            "          replacement: eastus2\n",
+            "          replacement: eastus2\n      metricRelabelings:\n        - action: replace\n          targetLabel: region\n          replacement: eastus2\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].metricRelabelings",
+        file: PODMON,
+    },
+    // The scraped port: by name, number or range, over TCP.
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "        - port: http\n          protocol: TCP\n",
+            "        - port: http\n          protocol: UDP\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "        - port: http\n          protocol: TCP\n",
+            "        - port: 8081\n          protocol: TCP\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "        - port: http\n          protocol: TCP\n",
+            "        - port: 8000\n          endPort: 8079\n          protocol: TCP\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-pod-monitor",
+        edit: Edit::Catalogue(
+            "  workspace: amw-contoso-ha\n",
+            "  workspace: amw-contoso-ha\n  scrape: false\n  alerts: false\n",
+        ),
+        subject: "PodMonitor/hello",
+        file: PODMON,
+    },
     Case {
         rule: "waiver-valid",
         edit: Edit::Base(
@@ -539,10 +804,95 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// Inputs next to a failing case that the rule must accept: the other side of a condition
+/// (a check that reports too much is as broken as one that reports too little).
+const ACCEPTED: &[(&str, Edit)] = &[
+    // Without `wait`, a health check of the Deployment is what Flux needs.
+    (
+        "gitops-entry-point",
+        Edit::Tree(
+            FLUX_KS,
+            "  wait: true\n",
+            "  wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: hello\n      namespace: hello\n",
+        ),
+    ),
+    // The agent admitted by namespace and pod labels, not only by an allow-all rule.
+    (
+        "monitoring-network-reach",
+        Edit::Base(
+            "base/networkpolicy.yaml",
+            "    - ports:\n        - port: http\n",
+            "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              rsName: ama-metrics\n      ports:\n        - port: http\n",
+        ),
+    ),
+    // A PodMonitor in another namespace that selects every namespace, or names the pods' one.
+    (
+        "monitoring-pod-monitor",
+        Edit::Tree(
+            PODMON,
+            "  selector:\n",
+            "  namespaceSelector:\n    any: true\n  selector:\n",
+        ),
+    ),
+    (
+        "monitoring-pod-monitor",
+        Edit::Tree(
+            PODMON,
+            "  selector:\n",
+            "  namespaceSelector:\n    matchNames: [default, hello]\n  selector:\n",
+        ),
+    ),
+    (
+        "monitoring-scrape-target",
+        Edit::Tree(
+            PODMON,
+            "      path: /metrics\n",
+            "      path: /metrics\n      scheme: http\n",
+        ),
+    ),
+    (
+        "monitoring-network-reach",
+        Edit::Base(
+            "base/networkpolicy.yaml",
+            "        - port: http\n          protocol: TCP\n",
+            "        - port: 8080\n",
+        ),
+    ),
+    (
+        "monitoring-network-reach",
+        Edit::Base(
+            "base/networkpolicy.yaml",
+            "        - port: http\n          protocol: TCP\n",
+            "        - port: 8000\n          endPort: 8080\n          protocol: TCP\n",
+        ),
+    ),
+];
+
+#[test]
+fn every_accepted_variant_passes_its_rule() {
+    let mut failures = Vec::new();
+    for (rule, edit) in ACCEPTED {
+        let found = findings(Some(edit));
+        failures.extend(
+            found
+                .iter()
+                .filter(|f| f.rule == *rule)
+                .map(|f| format!("{rule}: must accept its variant, reported {f}")),
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The shipped base and the default catalogue rendered once per GitOps engine.
 struct Fixture {
+    base: BTreeMap<String, String>,
+    flux: Rendered,
+    argocd: Rendered,
+}
+
+struct Rendered {
     catalogue: catalogue::Catalogue,
     text: String,
-    base: BTreeMap<String, String>,
     tree: RenderedTree,
 }
 
@@ -551,16 +901,24 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let path = root.join("tests/fixtures/catalogue-default.yaml");
-        let loaded = catalogue::load(&path).unwrap();
         let base = Base::load(&root.join("../base")).unwrap();
-        let tree =
-            crate::render::render_tree(&loaded.catalogue, &base.names, &RegionSelection::All)
-                .unwrap();
+        let render = |text: String| {
+            let catalogue = catalogue::parse(&path, &text).unwrap();
+            let tree =
+                crate::render::render_tree(&catalogue, &base.names, &RegionSelection::All).unwrap();
+            Rendered {
+                catalogue,
+                text,
+                tree,
+            }
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        let argocd = text.replacen("engine: flux", "engine: argocd", 1);
+        assert_ne!(text, argocd, "the fixture names its engine");
         Fixture {
-            catalogue: loaded.catalogue,
-            text: loaded.source,
+            flux: render(text),
+            argocd: render(argocd),
             base: base.files,
-            tree,
         }
     })
 }
@@ -570,16 +928,28 @@ fn replace_once(text: &mut String, from: &str, to: &str, what: &str) {
     *text = text.replacen(from, to, 1);
 }
 
-/// Every finding for `eastus2` with `edit` applied (none: the fixed twin).
+/// Every finding for `eastus2` with `edit` applied (none: the fixed twin, rendered with Flux).
 fn findings(edit: Option<&Edit>) -> Vec<Finding> {
+    let engine = match edit {
+        Some(Edit::ArgoTree(..)) => GitOpsEngine::Argocd,
+        _ => GitOpsEngine::Flux,
+    };
+    findings_with(engine, edit)
+}
+
+fn findings_with(engine: GitOpsEngine, edit: Option<&Edit>) -> Vec<Finding> {
     let fx = fixture();
+    let rendered = match engine {
+        GitOpsEngine::Flux => &fx.flux,
+        GitOpsEngine::Argocd => &fx.argocd,
+    };
     let mut base_files = fx.base.clone();
-    let mut tree = fx.tree.clone();
+    let mut tree = rendered.tree.clone();
     match edit {
         Some(Edit::Base(file, from, to)) => {
             replace_once(base_files.get_mut(*file).unwrap(), from, to, file)
         }
-        Some(Edit::Tree(file, from, to)) => replace_once(
+        Some(Edit::Tree(file, from, to) | Edit::ArgoTree(file, from, to)) => replace_once(
             tree.files.get_mut(&PathBuf::from(file)).unwrap(),
             from,
             to,
@@ -592,30 +962,43 @@ fn findings(edit: Option<&Edit>) -> Vec<Finding> {
     if let (Some(Edit::Objects(f)), Ok(objects)) = (edit, built.as_mut()) {
         f(objects);
     }
-    let index = fx
-        .catalogue
+    let (catalogue, text) = match edit {
+        Some(Edit::Catalogue(from, to)) => {
+            let mut text = rendered.text.clone();
+            replace_once(&mut text, from, to, "the catalogue");
+            let edited = catalogue::parse(Path::new("catalogue.yaml"), &text).unwrap();
+            (edited, text)
+        }
+        _ => (rendered.catalogue.clone(), rendered.text.clone()),
+    };
+    let index = catalogue
         .regions
         .iter()
         .position(|r| r.name == REGION)
         .unwrap();
-    let region = fx.catalogue.regions[index].clone();
-    let build = Build::new(Arc::new(fx.catalogue.clone()), region, &tree, built);
+    let region = catalogue.regions[index].clone();
+    let build = Build::new(Arc::new(catalogue), region, &tree, built);
     check_build(
         &build,
         &base,
         index,
         Sources {
             catalogue_file: "catalogue.yaml",
-            catalogue_text: &fx.text,
-            fresh: Some(&fx.tree),
+            catalogue_text: &text,
+            fresh: Some(&rendered.tree),
         },
     )
 }
 
 #[test]
 fn every_rule_fails_on_its_minimal_input_at_the_right_place_and_its_twin_passes() {
-    let twin = findings(None);
-    assert!(twin.is_empty(), "the fixed twin must pass: {twin:#?}");
+    for engine in [GitOpsEngine::Flux, GitOpsEngine::Argocd] {
+        let twin = findings_with(engine, None);
+        assert!(
+            twin.is_empty(),
+            "the fixed twin ({engine:?}) must pass: {twin:#?}"
+        );
+    }
     let mut failures = Vec::new();
     for case in CASES {
         let found = findings(Some(&case.edit));
@@ -667,9 +1050,14 @@ fn a_waiver_with_a_reason_lists_the_finding_as_waived_and_unblocks_it() {
         };
         replace_once(dep, from, to, DEP);
         let base = Base::from_files(files).unwrap();
-        let built = base.hydrate(&fx.tree, REGION);
-        let region = fx.catalogue.region(REGION).unwrap().clone();
-        let build = Build::new(Arc::new(fx.catalogue.clone()), region, &fx.tree, built);
+        let built = base.hydrate(&fx.flux.tree, REGION);
+        let region = fx.flux.catalogue.region(REGION).unwrap().clone();
+        let build = Build::new(
+            Arc::new(fx.flux.catalogue.clone()),
+            region,
+            &fx.flux.tree,
+            built,
+        );
         check_build(&build, &base, 0, Sources::default())
     };
     let f = with_waiver
@@ -688,11 +1076,11 @@ fn a_waiver_with_a_reason_lists_the_finding_as_waived_and_unblocks_it() {
 #[test]
 fn tree_stale_fails_on_a_directory_the_catalogue_lacks_and_passes_without_it() {
     let fx = fixture();
-    let mut tree = fx.tree.clone();
-    assert!(crate::validate::tree_findings(&fx.catalogue, &tree).is_empty());
+    let mut tree = fx.flux.tree.clone();
+    assert!(crate::validate::tree_findings(&fx.flux.catalogue, &tree).is_empty());
     tree.files
         .insert("overlays/ghost/kustomization.yaml".into(), String::new());
-    let f = crate::validate::tree_findings(&fx.catalogue, &tree);
+    let f = crate::validate::tree_findings(&fx.flux.catalogue, &tree);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0].rule, "tree-stale");
     assert_eq!(f[0].location.as_ref().unwrap().file, "overlays/ghost");

@@ -63,9 +63,12 @@ pub fn subject(object: &str, field: &str) -> String {
 
 /// The inverse of [`subject`]: `(object, field)`; the object is empty when there is none.
 pub fn split_subject(subject: &str) -> (&str, &str) {
+    // An object is `Kind/name` (a kind is CamelCase); `clusters/R/kustomization.yaml: resources`
+    // names a file, which the caller locates as such.
+    let is_object = |o: &str| o.contains('/') && o.starts_with(|c: char| c.is_ascii_uppercase());
     match subject.split_once(": ") {
-        Some((o, f)) if o.contains('/') => (o, f),
-        _ if subject.contains('/') && !subject.contains('.') => (subject, ""),
+        Some((o, f)) if is_object(o) => (o, f),
+        _ if is_object(subject) && !subject.contains('.') => (subject, ""),
         _ => ("", subject),
     }
 }
