@@ -322,6 +322,36 @@ const CASES: &[Case] = &[
         file: DEP,
     },
     Case {
+        rule: "pss-selinux-apparmor",
+        edit: Edit::Base(
+            DEP,
+            "        fsGroup: 65532\n",
+            "        fsGroup: 65532\n        seLinuxOptions:\n          user: system_u\n",
+        ),
+        subject: "seLinuxOptions",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-selinux-apparmor",
+        edit: Edit::Base(
+            DEP,
+            "        fsGroup: 65532\n",
+            "        fsGroup: 65532\n        seLinuxOptions:\n          role: sysadm_r\n",
+        ),
+        subject: "seLinuxOptions",
+        file: DEP,
+    },
+    Case {
+        rule: "pss-selinux-apparmor",
+        edit: Edit::Base(
+            DEP,
+            "        fsGroup: 65532\n",
+            "        fsGroup: 65532\n        appArmorProfile:\n          type: Unconfined\n",
+        ),
+        subject: "appArmorProfile.type",
+        file: DEP,
+    },
+    Case {
         rule: "pss-host-process",
         edit: Edit::Base(
             DEP,
@@ -425,6 +455,39 @@ const CASES: &[Case] = &[
         file: PATCH,
     },
     // Each condition of the entry point alone (an `a || b` check needs one case per side).
+    // The LoadBalancer's port, the zones, and the replica count of a Deployment no HPA scales.
+    Case {
+        rule: "region-values",
+        edit: Edit::Tree(
+            "overlays/eastus2/patch-service.yaml",
+            "      port: 80\n",
+            "      port: 81\n",
+        ),
+        subject: "Service/hello: spec.ports[0].port",
+        file: "overlays/eastus2/patch-service.yaml",
+    },
+    Case {
+        rule: "region-values",
+        edit: Edit::Tree(PATCH, "                      - eastus2-3\n", ""),
+        subject: "Deployment/hello: spec.template.spec.affinity.nodeAffinity",
+        file: PATCH,
+    },
+    Case {
+        rule: "region-values",
+        edit: Edit::Base(
+            "base/horizontalpodautoscaler.yaml",
+            "    kind: Deployment\n    name: hello\n",
+            "    kind: Deployment\n    name: another\n",
+        ),
+        subject: "Deployment/hello: spec.replicas",
+        file: PATCH,
+    },
+    Case {
+        rule: "region-values",
+        edit: Edit::Objects(|objects| objects.retain(|o| o.kind() != "HorizontalPodAutoscaler")),
+        subject: "Deployment/hello: spec.replicas",
+        file: PATCH,
+    },
     Case {
         rule: "gitops-entry-point",
         edit: Edit::Tree(FLUX_KS, "prune: true", "prune: false"),
@@ -783,6 +846,28 @@ const CASES: &[Case] = &[
         subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
         file: PODMON,
     },
+    // Which policies count: one that selects other pods does not admit the agent, nor one
+    // whose selector has expressions (it cannot be shown to select the pods).
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: hello\n",
+            "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: another\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base(
+            "base/networkpolicy.yaml",
+            "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: hello\n",
+            "  podSelector:\n    matchExpressions:\n      - {key: team, operator: Exists}\n    matchLabels:\n      app.kubernetes.io/name: hello\n",
+        ),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    },
     Case {
         rule: "monitoring-pod-monitor",
         edit: Edit::Catalogue(
@@ -798,6 +883,57 @@ const CASES: &[Case] = &[
             DEP,
             "metadata:\n  name: hello\n",
             "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"pss-seccomp\"\n",
+        ),
+        subject: "gen.ha-gitops/waive",
+        file: DEP,
+    },
+    // A reason after the colon, a known rule, and never the waiver rule itself.
+    Case {
+        rule: "waiver-valid",
+        edit: Edit::Base(
+            DEP,
+            "metadata:\n  name: hello\n",
+            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"pss-seccomp:\"\n",
+        ),
+        subject: "gen.ha-gitops/waive",
+        file: DEP,
+    },
+    Case {
+        rule: "waiver-valid",
+        edit: Edit::Base(
+            DEP,
+            "metadata:\n  name: hello\n",
+            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"pss-seccomp:   \"\n",
+        ),
+        subject: "gen.ha-gitops/waive",
+        file: DEP,
+    },
+    Case {
+        rule: "waiver-valid",
+        edit: Edit::Base(
+            DEP,
+            "metadata:\n  name: hello\n",
+            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \": the image needs it\"\n",
+        ),
+        subject: "gen.ha-gitops/waive",
+        file: DEP,
+    },
+    Case {
+        rule: "waiver-valid",
+        edit: Edit::Base(
+            DEP,
+            "metadata:\n  name: hello\n",
+            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"no-such-rule: the image needs it\"\n",
+        ),
+        subject: "gen.ha-gitops/waive",
+        file: DEP,
+    },
+    Case {
+        rule: "waiver-valid",
+        edit: Edit::Base(
+            DEP,
+            "metadata:\n  name: hello\n",
+            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"waiver-valid: it is in the way\"\n",
         ),
         subject: "gen.ha-gitops/waive",
         file: DEP,
@@ -865,6 +1001,69 @@ const ACCEPTED: &[(&str, Edit)] = &[
             "        - port: http\n          protocol: TCP\n",
             "        - port: 8000\n          endPort: 8080\n          protocol: TCP\n",
         ),
+    ),
+    // An Ingress-only policy admits; `from: []` is from everywhere; no policy restricts nothing.
+    (
+        "monitoring-network-reach",
+        Edit::Base(
+            "base/networkpolicy.yaml",
+            "    - Egress\n  ingress:\n",
+            "  ingress:\n",
+        ),
+    ),
+    (
+        "monitoring-network-reach",
+        Edit::Base(
+            "base/networkpolicy.yaml",
+            "    - ports:\n        - port: http\n",
+            "    - from: []\n      ports:\n        - port: http\n",
+        ),
+    ),
+    (
+        "monitoring-network-reach",
+        Edit::Objects(|objects| objects.retain(|o| o.kind() != "NetworkPolicy")),
+    ),
+    // Allowed volume types pass; a hostPath is reported once, by pss-host-path.
+    (
+        "pss-volume-types",
+        Edit::Base(
+            DEP,
+            "      containers:\n",
+            "      volumes:\n        - name: cache\n          emptyDir: {}\n        - name: settings\n          configMap:\n            name: hello\n      containers:\n",
+        ),
+    ),
+    (
+        "pss-volume-types",
+        Edit::Base(
+            DEP,
+            "      containers:\n",
+            "      volumes:\n        - name: host\n          hostPath:\n            path: /var/log\n      containers:\n",
+        ),
+    ),
+    // The restricted profile allows the container SELinux types and any AppArmor but Unconfined.
+    (
+        "pss-selinux-apparmor",
+        Edit::Base(
+            DEP,
+            "        fsGroup: 65532\n",
+            "        fsGroup: 65532\n        seLinuxOptions:\n          type: container_t\n          level: \"s0:c123,c456\"\n        appArmorProfile:\n          type: RuntimeDefault\n",
+        ),
+    ),
+    // Other node-affinity expressions are not zones; without an HPA, replicas = min passes.
+    (
+        "region-values",
+        Edit::Tree(
+            PATCH,
+            "              - matchExpressions:\n",
+            "              - matchExpressions:\n                  - key: kubernetes.io/os\n                    operator: In\n                    values: [linux]\n",
+        ),
+    ),
+    (
+        "region-values",
+        Edit::Objects(|objects| {
+            objects.retain(|o| o.kind() != "HorizontalPodAutoscaler");
+            deployment(objects)["spec"]["replicas"] = json!(3);
+        }),
     ),
 ];
 

@@ -197,6 +197,24 @@ fn catalogue_source(field: &str, index: usize, catalogue: &Catalogue) -> Option<
         .map(|(_, c)| c.clone())
 }
 
+/// `field` with every list index one higher (`ports[0].port` → `ports[1].port`).
+fn shift_list_indices(field: &str) -> String {
+    let mut out = String::with_capacity(field.len() + 2);
+    let mut rest = field;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let close = rest.find(']').unwrap_or(rest.len());
+        match rest[..close].parse::<usize>() {
+            Ok(n) => out.push_str(&(n + 1).to_string()),
+            Err(_) => out.push_str(&rest[..close]),
+        }
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn at(file: &str, pos: Option<catalogue::Position>) -> Location {
     let pos = pos.unwrap_or(catalogue::Position { line: 1, column: 1 });
     Location {
@@ -247,6 +265,11 @@ fn place(f: &mut Finding, build: &Build, base: &Base, index: usize, sources: Sou
             text.contains(&format!("kind: {kind}\n")) && text.contains(&format!("name: {name}\n"));
         if targets {
             consider(file, text, field, true);
+            if text.contains("- $patch: replace") {
+                // A list replaced by a strategic-merge patch starts with its `$patch` item:
+                // the built object's item n is the file's item n + 1.
+                consider(file, text, &shift_list_indices(field), true);
+            }
         }
     }
     if let Some(text) = build.files.get(&overlay_k) {
