@@ -54,6 +54,43 @@ fn deployment(objects: &mut [Object]) -> &mut Value {
         .value
 }
 
+fn pdb_spec(objects: &mut [Object]) -> &mut Value {
+    &mut objects
+        .iter_mut()
+        .find(|o| o.kind() == "PodDisruptionBudget")
+        .unwrap()
+        .value["spec"]
+}
+
+/// The Deployment without its spread on hostnames, and with `anti` as its pod anti-affinity.
+fn hostname_anti_affinity(objects: &mut [Object], anti: Value) {
+    let pod = &mut deployment(objects)["spec"]["template"]["spec"];
+    pod["topologySpreadConstraints"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["topologyKey"] != "kubernetes.io/hostname");
+    pod["affinity"]["podAntiAffinity"] = anti;
+}
+
+fn set_disruption(objects: &mut [Object], key: &str, value: Value) {
+    let spec = pdb_spec(objects);
+    spec.as_object_mut().unwrap().remove("maxUnavailable");
+    spec[key] = value;
+}
+
+fn anti_term() -> Value {
+    json!({"labelSelector": {"matchLabels": {"app.kubernetes.io/name": "hello"}},
+           "topologyKey": "kubernetes.io/hostname"})
+}
+
+fn hpa_spec(objects: &mut [Object]) -> &mut Value {
+    &mut objects
+        .iter_mut()
+        .find(|o| o.kind() == "HorizontalPodAutoscaler")
+        .unwrap()
+        .value["spec"]
+}
+
 const CASES: &[Case] = &[
     Case {
         rule: "kustomize-build",
@@ -130,6 +167,50 @@ const CASES: &[Case] = &[
         ),
         subject: "Deployment/hello",
         file: DEP,
+    },
+    // A disruption allowed at the HPA's minimum (3): each form of the budget on its own.
+    Case {
+        rule: "workload-pdb",
+        edit: Edit::Objects(|o| set_disruption(o, "minAvailable", json!(3))),
+        subject: "PodDisruptionBudget/hello: spec",
+        file: "overlays/eastus2/patch-poddisruptionbudget.yaml",
+    },
+    Case {
+        rule: "workload-pdb",
+        edit: Edit::Objects(|o| set_disruption(o, "minAvailable", json!("100%"))),
+        subject: "PodDisruptionBudget/hello: spec",
+        file: "overlays/eastus2/patch-poddisruptionbudget.yaml",
+    },
+    Case {
+        rule: "workload-pdb",
+        edit: Edit::Objects(|o| set_disruption(o, "maxUnavailable", json!("0%"))),
+        subject: "PodDisruptionBudget/hello: spec",
+        file: "overlays/eastus2/patch-poddisruptionbudget.yaml",
+    },
+    Case {
+        rule: "workload-pdb",
+        edit: Edit::Objects(|o| set_disruption(o, "maxUnavailable", json!("0"))),
+        subject: "PodDisruptionBudget/hello: spec",
+        file: "overlays/eastus2/patch-poddisruptionbudget.yaml",
+    },
+    Case {
+        rule: "workload-pdb",
+        edit: Edit::Objects(|o| set_disruption(o, "maxUnavailable", json!(0))),
+        subject: "PodDisruptionBudget/hello: spec",
+        file: "overlays/eastus2/patch-poddisruptionbudget.yaml",
+    },
+    // Three zones: a minimum of 2 leaves one empty; a maximum below the minimum.
+    Case {
+        rule: "workload-hpa",
+        edit: Edit::Objects(|o| hpa_spec(o)["minReplicas"] = json!(2)),
+        subject: "HorizontalPodAutoscaler/hello: spec.minReplicas",
+        file: "catalogue.yaml",
+    },
+    Case {
+        rule: "workload-hpa",
+        edit: Edit::Objects(|o| hpa_spec(o)["maxReplicas"] = json!(2)),
+        subject: "HorizontalPodAutoscaler/hello: spec.maxReplicas",
+        file: "catalogue.yaml",
     },
     Case {
         rule: "workload-hpa",
@@ -1063,6 +1144,48 @@ const ACCEPTED: &[(&str, Edit)] = &[
         Edit::Objects(|objects| {
             objects.retain(|o| o.kind() != "HorizontalPodAutoscaler");
             deployment(objects)["spec"]["replicas"] = json!(3);
+        }),
+    ),
+    // Budgets that allow one disruption at 3 replicas.
+    (
+        "workload-pdb",
+        Edit::Objects(|o| set_disruption(o, "minAvailable", json!(2))),
+    ),
+    (
+        "workload-pdb",
+        Edit::Objects(|o| set_disruption(o, "minAvailable", json!("50%"))),
+    ),
+    (
+        "workload-pdb",
+        Edit::Objects(|o| set_disruption(o, "maxUnavailable", json!("25%"))),
+    ),
+    // Anti-affinity on hostnames, required or preferred, instead of the spread.
+    (
+        "workload-host-spread",
+        Edit::Objects(|o| {
+            hostname_anti_affinity(
+                o,
+                json!({"requiredDuringSchedulingIgnoredDuringExecution": [anti_term()]}),
+            )
+        }),
+    ),
+    (
+        "workload-host-spread",
+        Edit::Objects(|o| {
+            hostname_anti_affinity(
+                o,
+                json!({"preferredDuringSchedulingIgnoredDuringExecution":
+                    [{"weight": 100, "podAffinityTerm": anti_term()}]}),
+            )
+        }),
+    ),
+    // Above the zone count, and max equal to min.
+    (
+        "workload-hpa",
+        Edit::Objects(|o| {
+            let spec = hpa_spec(o);
+            spec["minReplicas"] = json!(4);
+            spec["maxReplicas"] = json!(4);
         }),
     ),
 ];
