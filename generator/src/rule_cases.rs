@@ -91,6 +91,21 @@ fn hpa_spec(objects: &mut [Object]) -> &mut Value {
         .value["spec"]
 }
 
+fn service_account(objects: &mut [Object]) -> &mut Value {
+    &mut objects
+        .iter_mut()
+        .find(|o| o.kind() == "ServiceAccount")
+        .unwrap()
+        .value
+}
+
+fn without_pod_automount(objects: &mut [Object]) {
+    deployment(objects)["spec"]["template"]["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("automountServiceAccountToken");
+}
+
 const CASES: &[Case] = &[
     Case {
         rule: "kustomize-build",
@@ -272,6 +287,37 @@ const CASES: &[Case] = &[
         ),
         subject: "terminationGracePeriodSeconds",
         file: PATCH,
+    },
+    // The grace period must exceed drain + shutdown (10 + 10); both are numbers on the app.
+    Case {
+        rule: "workload-graceful-shutdown",
+        edit: Edit::Tree(
+            PATCH,
+            "terminationGracePeriodSeconds: 30",
+            "terminationGracePeriodSeconds: 20",
+        ),
+        subject: "terminationGracePeriodSeconds",
+        file: PATCH,
+    },
+    Case {
+        rule: "workload-graceful-shutdown",
+        edit: Edit::Tree(
+            PATCH,
+            "            - name: DRAIN_DELAY_SECONDS\n              value: \"10\"\n",
+            "            - name: DRAIN_DELAY_SECONDS\n              value: \"ten\"\n",
+        ),
+        subject: "env",
+        file: PATCH,
+    },
+    // The token: the pod's own setting wins, else its ServiceAccount's, else Kubernetes' (on).
+    Case {
+        rule: "workload-service-account-token",
+        edit: Edit::Objects(|o| {
+            without_pod_automount(o);
+            service_account(o)["automountServiceAccountToken"] = json!(true);
+        }),
+        subject: "automountServiceAccountToken",
+        file: DEP,
     },
     Case {
         rule: "workload-security-context",
@@ -1186,6 +1232,34 @@ const ACCEPTED: &[(&str, Edit)] = &[
             let spec = hpa_spec(o);
             spec["minReplicas"] = json!(4);
             spec["maxReplicas"] = json!(4);
+        }),
+    ),
+    // The ServiceAccount the pod names turns the token off (another one's setting is not it).
+    (
+        "workload-service-account-token",
+        Edit::Objects(|o| {
+            without_pod_automount(o);
+            let mut other = o
+                .iter()
+                .find(|o| o.kind() == "ServiceAccount")
+                .unwrap()
+                .clone();
+            other.value["metadata"]["name"] = json!("another");
+            other.value["automountServiceAccountToken"] = json!(true);
+            o.push(other);
+        }),
+    ),
+    // A sidecar needs no drain settings: only the app container drains.
+    (
+        "workload-graceful-shutdown",
+        Edit::Objects(|o| {
+            let containers = deployment(o)["spec"]["template"]["spec"]["containers"]
+                .as_array_mut()
+                .unwrap();
+            let mut sidecar = containers[0].clone();
+            sidecar["name"] = json!("sidecar");
+            sidecar.as_object_mut().unwrap().remove("env");
+            containers.push(sidecar);
         }),
     ),
 ];
