@@ -1,5 +1,5 @@
-//! The exact edges of the numeric and length limits of the rollout and monitoring rules: the
-//! last accepted value and the first refused one. The rule table proves each rule fires;
+//! The exact edges of the numeric and length limits of the rules (rollout, monitoring, names,
+//! image): the last accepted value and the first refused one. The rule table proves each rule fires;
 //! these prove where (cargo-mutants found `>` vs `>=` survivors without them).
 
 mod common;
@@ -104,4 +104,49 @@ fn one_region_in_one_wave_is_not_an_all_at_once_release() {
         "\nrollout:\n  waves: [[eastus2]]\nregions:\n",
     );
     assert_eq!(rules_of(&single), Vec::<String>::new());
+}
+
+#[test]
+fn an_image_name_of_255_characters_with_the_registry_host_passes_and_256_fails() {
+    // `contosoha.azurecr.io/` is 21 characters.
+    let host = "contosoha.azurecr.io/".len();
+    let image = |len: usize| {
+        let first = (len - host) / 2;
+        format!(
+            "{}/{}",
+            "a".repeat(first),
+            "b".repeat(len - host - first - 1)
+        )
+    };
+    assert_eq!(
+        (host + image(255).len(), host + image(256).len()),
+        (255, 256)
+    );
+    let yaml = |name: &str| edited(&[("  image: hello\n", &format!("  image: {name}\n"))]);
+    assert_eq!(rules_of(&yaml(&image(255))), Vec::<String>::new());
+    assert_eq!(rules_of(&yaml(&image(256))), ["image-repository"]);
+}
+
+#[test]
+fn a_dns_prefix_of_54_characters_passes_and_55_fails() {
+    let yaml = |prefix: &str| {
+        edited(&[(
+            "      kubernetesVersion: \"1.33\"\n",
+            &format!("      kubernetesVersion: \"1.33\"\n      dnsPrefix: {prefix}\n"),
+        )])
+    };
+    assert_eq!(rules_of(&yaml(&"a".repeat(54))), Vec::<String>::new());
+    assert_eq!(rules_of(&yaml(&"a".repeat(55))), ["name-format"]);
+}
+
+#[test]
+fn a_cluster_name_may_hold_underscores_and_hyphens() {
+    let yaml = edited(&[
+        ("      name: aks-eastus2\n", "      name: aks_east-us2\n"),
+        (
+            "      kubernetesVersion: \"1.33\"\n",
+            "      kubernetesVersion: \"1.33\"\n      dnsPrefix: aks-east-us2\n",
+        ),
+    ]);
+    assert_eq!(rules_of(&yaml), Vec::<String>::new());
 }
