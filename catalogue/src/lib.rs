@@ -74,12 +74,10 @@ pub enum CatalogueError {
 }
 
 fn render_findings(findings: &[Finding]) -> String {
+    // Each finding prints its rule's `why` itself.
     findings
         .iter()
-        .map(|f| match POLICY.rule(f.rule) {
-            Some(r) => format!("{f}\n  why: {}", r.why),
-            None => f.to_string(),
-        })
+        .map(Finding::to_string)
         .collect::<Vec<_>>()
         .join("\n")
 }

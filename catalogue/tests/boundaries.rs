@@ -150,3 +150,27 @@ fn a_cluster_name_may_hold_underscores_and_hyphens() {
     ]);
     assert_eq!(rules_of(&yaml), Vec::<String>::new());
 }
+
+#[test]
+fn a_refused_probe_path_says_which_of_the_service_s_rules_it_breaks() {
+    let message = |probe: &str| {
+        let yaml = edited(&[(
+            "    readiness: /readyz\n",
+            &format!("    readiness: \"{probe}\"\n"),
+        )]);
+        let e = parse(path(), &yaml).expect_err(probe);
+        assert_eq!(e.rules(), ["probe-path-syntax"], "{e}");
+        let text = e.to_string();
+        assert_eq!(
+            text.matches("\n  why: ").count(),
+            1,
+            "one why per finding: {text}"
+        );
+        text
+    };
+    assert!(message("readyz").contains("does not start with `/`"));
+    let long = format!("/{}", "a".repeat(253));
+    assert!(message(&long).contains("is 254 characters, above 253"));
+    assert!(message("/a//b").contains("contains `//`"));
+    assert!(message("/a!").contains("has a character other than"));
+}

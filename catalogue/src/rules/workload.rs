@@ -166,13 +166,8 @@ pub(super) fn quantity(s: &str) -> Option<f64> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(s.len());
     let (number, suffix) = s.split_at(split);
-    let digits_ok = !number.is_empty()
-        && number != "."
-        && number.matches('.').count() <= 1
-        && number.bytes().any(|b| b.is_ascii_digit());
-    if !digits_ok {
-        return None;
-    }
+    // Digits and dots only, so f64's grammar is the quantity's: `1`, `1.`, `.5`, `1.5`
+    // (it refuses ``, `.` and `1.5.5`).
     let n: f64 = number.parse().ok()?;
     let scale = match suffix {
         "" => 1.0,
@@ -190,15 +185,13 @@ pub(super) fn quantity(s: &str) -> Option<f64> {
         "Pi" => 1024f64.powi(5),
         "Ei" => 1024f64.powi(6),
         _ => {
+            // An exponent: i32's grammar is the quantity's (`3`, `+3`, `-3`; not ``, `+`, `3x`).
             let exp = suffix.strip_prefix(['e', 'E'])?;
-            let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
             10f64.powi(exp.parse::<i32>().ok()?)
         }
     };
-    Some(n * scale)
+    // `1e400` overflows: no API server stores that.
+    Some(n * scale).filter(|v| v.is_finite())
 }
 
 fn resource_quantity(c: &CatalogueSpec, sink: &mut Sink<'_>) {
@@ -274,8 +267,44 @@ mod tests {
         assert_eq!(quantity("1E-3"), Some(0.001));
         assert_eq!(quantity("2k"), Some(2000.0));
         assert_eq!(quantity("1Gi"), Some(1024f64.powi(3)));
+        assert_eq!(quantity("1."), Some(1.0));
+        assert_eq!(quantity("1e+3"), Some(1000.0));
+        // Every suffix with its own scale.
+        for (suffix, scale) in [
+            ("M", 1e6),
+            ("G", 1e9),
+            ("T", 1e12),
+            ("P", 1e15),
+            ("E", 1e18),
+            ("Ki", 1024.0),
+            ("Mi", 1024f64.powi(2)),
+            ("Ti", 1024f64.powi(4)),
+            ("Pi", 1024f64.powi(5)),
+            ("Ei", 1024f64.powi(6)),
+        ] {
+            assert_eq!(
+                quantity(&format!("2{suffix}")),
+                Some(2.0 * scale),
+                "{suffix}"
+            );
+        }
         for bad in [
-            "", "banana", "-1", "+1", "1.5.5", ".", "1x", "Mi", "1e", "1e+", "1ee3", "1 Mi",
+            "",
+            "banana",
+            "-1",
+            "+1",
+            "1.5.5",
+            ".",
+            "..",
+            "1x",
+            "Mi",
+            "1e",
+            "1e+",
+            "1e3x",
+            "1ee3",
+            "1 Mi",
+            "1e99999999999",
+            "1e400",
         ] {
             assert_eq!(quantity(bad), None, "{bad:?}");
         }
