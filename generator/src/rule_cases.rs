@@ -1264,6 +1264,18 @@ const ACCEPTED: &[(&str, Edit)] = &[
     ),
 ];
 
+/// A build that failed or an object that does not parse stops the typed rules: their
+/// findings would be about a half-built region, and bury the one that matters.
+#[test]
+fn a_broken_build_or_schema_reports_only_that() {
+    for rule in ["kustomize-build", "k8s-schema"] {
+        let case = CASES.iter().find(|c| c.rule == rule).unwrap();
+        let rules: std::collections::BTreeSet<&str> =
+            findings(Some(&case.edit)).iter().map(|f| f.rule).collect();
+        assert_eq!(rules, [rule].into(), "{rule}");
+    }
+}
+
 #[test]
 fn every_accepted_variant_passes_its_rule() {
     let mut failures = Vec::new();

@@ -374,5 +374,17 @@ mod tests {
             ("Deployment/hello", "")
         );
         assert_eq!(split_subject(&subject("", "resources")), ("", "resources"));
+        // A file is not an object: the caller places it at that file.
+        assert_eq!(
+            split_subject("clusters/eastus2/kustomization.yaml: resources"),
+            ("", "clusters/eastus2/kustomization.yaml: resources")
+        );
+    }
+
+    #[test]
+    fn serde_paths_become_field_paths() {
+        assert_eq!(tidy_path("spec.?.template.0.x"), "spec.template[0].x");
+        assert_eq!(tidy_path("a..b.?"), "a.b");
+        assert_eq!(tidy_path("0.name"), "[0].name");
     }
 }
