@@ -172,5 +172,8 @@ fn a_refused_probe_path_says_which_of_the_service_s_rules_it_breaks() {
     let long = format!("/{}", "a".repeat(253));
     assert!(message(&long).contains("is 254 characters, above 253"));
     assert!(message("/a//b").contains("contains `//`"));
+    // At the length limit, the reason is the other one.
+    let at_limit = format!("//{}", "a".repeat(251));
+    assert!(message(&at_limit).contains("contains `//`"));
     assert!(message("/a!").contains("has a character other than"));
 }
