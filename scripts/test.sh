@@ -42,12 +42,19 @@ shellcheck .ci/run scripts/*.sh service/scripts/*.sh service/bench/*.sh
 step "lint Dockerfiles (hadolint)"
 hadolint --no-color service/Dockerfile service/Containerfile.local
 
-step "drift gate: the committed tree is what catalogue.yaml renders"
-cargo gen render --all --check
-cargo gen validate
+step "build: every crate, test and binary of the workspace, once"
+# One feature resolution for the whole workspace (dev-dependencies included), which the
+# test run below reuses. The steps in between run the binaries it built: `cargo run -p X`
+# would resolve features for X alone and rebuild much of the dependency graph.
+cargo test --workspace --no-run --locked
+gen() { "${CARGO_TARGET_DIR:-target}/debug/gen" "$@"; }
 
-step "service image: build with podman, run, probe, SIGTERM"
-bash service/scripts/image-smoke.sh
+step "drift gate: the committed tree is what catalogue.yaml renders"
+gen render --all --check
+gen validate
+
+step "service image: the dev build linked statically, in a scratch image with podman: run, probe, SIGTERM"
+IMAGE_SMOKE_PROFILE=dev bash service/scripts/image-smoke.sh
 
 step "tests (cargo nextest), on a release rehearsal: gen set-image --digest as the release does"
 # The release sets app.digest with `gen set-image --digest` (.github/workflows/release.yml)
@@ -59,14 +66,14 @@ rehearsal="$(mktemp -d)"
 cp catalogue.yaml "$rehearsal/catalogue.yaml"
 restore_catalogue() {
   cp "$rehearsal/catalogue.yaml" catalogue.yaml
-  cargo gen render --all >/dev/null
+  gen render --all >/dev/null
   rm -rf "$rehearsal"
 }
 trap restore_catalogue ERR
-cargo gen set-image --digest "sha256:$(printf 'release-rehearsal' | sha256sum | cut -c1-64)"
-cargo gen render --all >/dev/null
-cargo gen render --all --check
-# `--workspace` also builds target/<profile>/service, which several tests run.
+gen set-image --digest "sha256:$(printf 'release-rehearsal' | sha256sum | cut -c1-64)"
+gen render --all >/dev/null
+gen render --all --check
+# Built above: target/debug/service, which several tests run, and every test binary.
 cargo nextest run --workspace --locked --profile ci
 trap - ERR
 restore_catalogue
