@@ -106,6 +106,56 @@ fn without_pod_automount(objects: &mut [Object]) {
         .remove("automountServiceAccountToken");
 }
 
+/// `monitoring-network-reach`: `from` → `to` in base/networkpolicy.yaml drops the scrape.
+const fn reach(from: &'static str, to: &'static str) -> Case {
+    Case {
+        rule: "monitoring-network-reach",
+        edit: Edit::Base("base/networkpolicy.yaml", from, to),
+        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
+        file: PODMON,
+    }
+}
+
+/// `gitops-entry-point`: a hand edit of the region's Flux Kustomization.
+const fn flux(from: &'static str, to: &'static str, subject: &'static str) -> Case {
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::Tree(FLUX_KS, from, to),
+        subject,
+        file: FLUX_KS,
+    }
+}
+
+/// `gitops-entry-point`: a hand edit of the region's Argo CD Application.
+const fn argo(from: &'static str, to: &'static str, subject: &'static str) -> Case {
+    Case {
+        rule: "gitops-entry-point",
+        edit: Edit::ArgoTree(ARGO_APP, from, to),
+        subject,
+        file: ARGO_APP,
+    }
+}
+
+/// `waiver-valid`: the Deployment annotated with the waiver text `$text`.
+macro_rules! waiver {
+    ($text:literal) => {
+        Case {
+            rule: "waiver-valid",
+            edit: Edit::Base(
+                DEP,
+                "metadata:\n  name: hello\n",
+                concat!(
+                    "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"",
+                    $text,
+                    "\"\n"
+                ),
+            ),
+            subject: "gen.ha-gitops/waive",
+            file: DEP,
+        }
+    };
+}
+
 const CASES: &[Case] = &[
     Case {
         rule: "kustomize-build",
@@ -615,108 +665,61 @@ const CASES: &[Case] = &[
         subject: "Deployment/hello: spec.replicas",
         file: PATCH,
     },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(FLUX_KS, "prune: true", "prune: false"),
-        subject: "Kustomization/hello: spec.prune",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(
-            FLUX_KS,
-            "apiVersion: kustomize.toolkit.fluxcd.io/v1\n",
-            "apiVersion: kustomize.toolkit.fluxcd.io/v1beta2\n",
-        ),
-        subject: "Kustomization/hello: apiVersion",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(
-            FLUX_KS,
-            "path: ./overlays/eastus2\n",
-            "path: ./overlays/westus3\n",
-        ),
-        subject: "Kustomization/hello: spec.path",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(
-            FLUX_KS,
-            "    kind: GitRepository\n",
-            "    kind: OCIRepository\n",
-        ),
-        subject: "Kustomization/hello: spec.sourceRef",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(
-            FLUX_KS,
-            "    name: cluster-config\n",
-            "    name: another-source\n",
-        ),
-        subject: "Kustomization/hello: spec.sourceRef",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(
-            FLUX_KS,
-            "  namespace: flux-system\n",
-            "  namespace: another-namespace\n",
-        ),
-        subject: "Kustomization/hello: spec.sourceRef",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(FLUX_KS, "  wait: true\n", "  wait: false\n"),
-        subject: "Kustomization/hello: spec.wait",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(
-            FLUX_KS,
-            "wait: true\n",
-            "wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: StatefulSet\n      name: hello\n      namespace: hello\n",
-        ),
-        subject: "Kustomization/hello: spec.wait",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(
-            FLUX_KS,
-            "wait: true\n",
-            "wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: another\n      namespace: hello\n",
-        ),
-        subject: "Kustomization/hello: spec.wait",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(
-            FLUX_KS,
-            "wait: true\n",
-            "wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: hello\n      namespace: another\n",
-        ),
-        subject: "Kustomization/hello: spec.wait",
-        file: FLUX_KS,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::Tree(
-            FLUX_KS,
-            "wait: true\n",
-            "wait: true\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: hello\n      namespace: hello\n",
-        ),
-        subject: "Kustomization/hello: spec.healthChecks",
-        file: FLUX_KS,
-    },
+    flux(
+        "prune: true",
+        "prune: false",
+        "Kustomization/hello: spec.prune",
+    ),
+    flux(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\n",
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1beta2\n",
+        "Kustomization/hello: apiVersion",
+    ),
+    flux(
+        "path: ./overlays/eastus2\n",
+        "path: ./overlays/westus3\n",
+        "Kustomization/hello: spec.path",
+    ),
+    flux(
+        "    kind: GitRepository\n",
+        "    kind: OCIRepository\n",
+        "Kustomization/hello: spec.sourceRef",
+    ),
+    flux(
+        "    name: cluster-config\n",
+        "    name: another-source\n",
+        "Kustomization/hello: spec.sourceRef",
+    ),
+    flux(
+        "  namespace: flux-system\n",
+        "  namespace: another-namespace\n",
+        "Kustomization/hello: spec.sourceRef",
+    ),
+    flux(
+        "  wait: true\n",
+        "  wait: false\n",
+        "Kustomization/hello: spec.wait",
+    ),
+    flux(
+        "wait: true\n",
+        "wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: StatefulSet\n      name: hello\n      namespace: hello\n",
+        "Kustomization/hello: spec.wait",
+    ),
+    flux(
+        "wait: true\n",
+        "wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: another\n      namespace: hello\n",
+        "Kustomization/hello: spec.wait",
+    ),
+    flux(
+        "wait: true\n",
+        "wait: false\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: hello\n      namespace: another\n",
+        "Kustomization/hello: spec.wait",
+    ),
+    flux(
+        "wait: true\n",
+        "wait: true\n  healthChecks:\n    - apiVersion: apps/v1\n      kind: Deployment\n      name: hello\n      namespace: hello\n",
+        "Kustomization/hello: spec.healthChecks",
+    ),
     Case {
         rule: "gitops-entry-point",
         edit: Edit::Tree(
@@ -727,46 +730,26 @@ const CASES: &[Case] = &[
         subject: "resources",
         file: "clusters/eastus2/kustomization.yaml",
     },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::ArgoTree(
-            ARGO_APP,
-            "apiVersion: argoproj.io/v1alpha1\n",
-            "apiVersion: argoproj.io/v1beta1\n",
-        ),
-        subject: "Application/hello-eastus2: apiVersion",
-        file: ARGO_APP,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::ArgoTree(
-            ARGO_APP,
-            "path: overlays/eastus2\n",
-            "path: overlays/westus3\n",
-        ),
-        subject: "spec.source",
-        file: ARGO_APP,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::ArgoTree(
-            ARGO_APP,
-            "repoURL: \"https://github.com/contoso/ha-gitops\"\n",
-            "repoURL: \"https://github.com/contoso/another\"\n",
-        ),
-        subject: "spec.source",
-        file: ARGO_APP,
-    },
-    Case {
-        rule: "gitops-entry-point",
-        edit: Edit::ArgoTree(
-            ARGO_APP,
-            "targetRevision: main\n",
-            "targetRevision: another\n",
-        ),
-        subject: "spec.source",
-        file: ARGO_APP,
-    },
+    argo(
+        "apiVersion: argoproj.io/v1alpha1\n",
+        "apiVersion: argoproj.io/v1beta1\n",
+        "Application/hello-eastus2: apiVersion",
+    ),
+    argo(
+        "path: overlays/eastus2\n",
+        "path: overlays/westus3\n",
+        "spec.source",
+    ),
+    argo(
+        "repoURL: \"https://github.com/contoso/ha-gitops\"\n",
+        "repoURL: \"https://github.com/contoso/another\"\n",
+        "spec.source",
+    ),
+    argo(
+        "targetRevision: main\n",
+        "targetRevision: another\n",
+        "spec.source",
+    ),
     Case {
         rule: "k8s-schema",
         edit: Edit::Tree(
@@ -861,57 +844,27 @@ const CASES: &[Case] = &[
         subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].metricRelabelings",
         file: PODMON,
     },
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "    - ports:\n        - port: http\n",
-            "    - from:\n        - ipBlock:\n            cidr: 0.0.0.0/0\n      ports:\n        - port: http\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "    - ports:\n        - port: http\n",
-            "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              k8s-app: kube-dns\n      ports:\n        - port: http\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
+    reach(
+        "    - ports:\n        - port: http\n",
+        "    - from:\n        - ipBlock:\n            cidr: 0.0.0.0/0\n      ports:\n        - port: http\n",
+    ),
+    reach(
+        "    - ports:\n        - port: http\n",
+        "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              k8s-app: kube-dns\n      ports:\n        - port: http\n",
+    ),
     // The agent's namespace and pods, each condition on its own.
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "    - ports:\n        - port: http\n",
-            "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-public\n          podSelector:\n            matchLabels:\n              rsName: ama-metrics\n      ports:\n        - port: http\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "    - ports:\n        - port: http\n",
-            "    - from:\n        - namespaceSelector:\n            matchExpressions:\n              - {key: team, operator: Exists}\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              rsName: ama-metrics\n      ports:\n        - port: http\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "    - ports:\n        - port: http\n",
-            "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              rsName: ama-logs\n      ports:\n        - port: http\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
+    reach(
+        "    - ports:\n        - port: http\n",
+        "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-public\n          podSelector:\n            matchLabels:\n              rsName: ama-metrics\n      ports:\n        - port: http\n",
+    ),
+    reach(
+        "    - ports:\n        - port: http\n",
+        "    - from:\n        - namespaceSelector:\n            matchExpressions:\n              - {key: team, operator: Exists}\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              rsName: ama-metrics\n      ports:\n        - port: http\n",
+    ),
+    reach(
+        "    - ports:\n        - port: http\n",
+        "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: kube-system\n          podSelector:\n            matchLabels:\n              rsName: ama-logs\n      ports:\n        - port: http\n",
+    ),
     Case {
         rule: "monitoring-pod-monitor",
         edit: Edit::Tree(
@@ -943,58 +896,28 @@ const CASES: &[Case] = &[
         file: PODMON,
     },
     // The scraped port: by name, number or range, over TCP.
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "        - port: http\n          protocol: TCP\n",
-            "        - port: http\n          protocol: UDP\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "        - port: http\n          protocol: TCP\n",
-            "        - port: 8081\n          protocol: TCP\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "        - port: http\n          protocol: TCP\n",
-            "        - port: 8000\n          endPort: 8079\n          protocol: TCP\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
+    reach(
+        "        - port: http\n          protocol: TCP\n",
+        "        - port: http\n          protocol: UDP\n",
+    ),
+    reach(
+        "        - port: http\n          protocol: TCP\n",
+        "        - port: 8081\n          protocol: TCP\n",
+    ),
+    reach(
+        "        - port: http\n          protocol: TCP\n",
+        "        - port: 8000\n          endPort: 8079\n          protocol: TCP\n",
+    ),
     // Which policies count: one that selects other pods does not admit the agent, nor one
     // whose selector has expressions (it cannot be shown to select the pods).
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: hello\n",
-            "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: another\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
-    Case {
-        rule: "monitoring-network-reach",
-        edit: Edit::Base(
-            "base/networkpolicy.yaml",
-            "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: hello\n",
-            "  podSelector:\n    matchExpressions:\n      - {key: team, operator: Exists}\n    matchLabels:\n      app.kubernetes.io/name: hello\n",
-        ),
-        subject: "PodMonitor/hello: spec.podMetricsEndpoints[0].port",
-        file: PODMON,
-    },
+    reach(
+        "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: hello\n",
+        "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: another\n",
+    ),
+    reach(
+        "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: hello\n",
+        "  podSelector:\n    matchExpressions:\n      - {key: team, operator: Exists}\n    matchLabels:\n      app.kubernetes.io/name: hello\n",
+    ),
     Case {
         rule: "monitoring-pod-monitor",
         edit: Edit::Catalogue(
@@ -1004,57 +927,12 @@ const CASES: &[Case] = &[
         subject: "PodMonitor/hello",
         file: PODMON,
     },
-    Case {
-        rule: "waiver-valid",
-        edit: Edit::Base(
-            DEP,
-            "metadata:\n  name: hello\n",
-            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"pss-seccomp\"\n",
-        ),
-        subject: "gen.ha-gitops/waive",
-        file: DEP,
-    },
+    waiver!("pss-seccomp"),
     // A reason after the colon, a known rule, and never the waiver rule itself.
-    Case {
-        rule: "waiver-valid",
-        edit: Edit::Base(
-            DEP,
-            "metadata:\n  name: hello\n",
-            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"pss-seccomp:\"\n",
-        ),
-        subject: "gen.ha-gitops/waive",
-        file: DEP,
-    },
-    Case {
-        rule: "waiver-valid",
-        edit: Edit::Base(
-            DEP,
-            "metadata:\n  name: hello\n",
-            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"pss-seccomp:   \"\n",
-        ),
-        subject: "gen.ha-gitops/waive",
-        file: DEP,
-    },
-    Case {
-        rule: "waiver-valid",
-        edit: Edit::Base(
-            DEP,
-            "metadata:\n  name: hello\n",
-            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \": the image needs it\"\n",
-        ),
-        subject: "gen.ha-gitops/waive",
-        file: DEP,
-    },
-    Case {
-        rule: "waiver-valid",
-        edit: Edit::Base(
-            DEP,
-            "metadata:\n  name: hello\n",
-            "metadata:\n  name: hello\n  annotations:\n    gen.ha-gitops/waive: \"no-such-rule: the image needs it\"\n",
-        ),
-        subject: "gen.ha-gitops/waive",
-        file: DEP,
-    },
+    waiver!("pss-seccomp:"),
+    waiver!("pss-seccomp:   "),
+    waiver!(": the image needs it"),
+    waiver!("no-such-rule: the image needs it"),
     Case {
         rule: "waiver-valid",
         edit: Edit::Base(
