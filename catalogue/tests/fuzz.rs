@@ -6,26 +6,12 @@ mod common;
 use catalogue::{CatalogueError, parse_bytes};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
+use test_support::Rng;
 
 const CASES: usize = 2000;
 const SEED: u64 = 0x5eed_ca7a_1060_0001;
 /// Far above a normal parse (well under a millisecond); only a hang or a blow-up reaches it.
 const PER_CASE: Duration = Duration::from_secs(2);
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Tokens that YAML, serde or our rules treat specially.
 const TOKENS: &[&str] = &[

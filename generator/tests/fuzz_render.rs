@@ -7,6 +7,7 @@
 //! `kubectl kustomize` and must equal the in-process build object for object.
 
 use crate::helpers;
+use test_support::Rng;
 
 use generator::diff::{Engine, build_region_with};
 use generator::hydrate::Base;
@@ -22,21 +23,6 @@ const SEED: u64 = 0x5eed_9e4e_0008_0002;
 const PER_CASE: Duration = Duration::from_secs(5);
 /// Accepted cases also built with kubectl (each costs ~0.3 s per region).
 const KUBECTL_SAMPLE: usize = 6;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Values a field might plausibly be edited to, including edge cases each consumer rejects.
 const VALUES: &[&str] = &[

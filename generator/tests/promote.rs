@@ -8,29 +8,20 @@
 use crate::git_support;
 
 use git_support::{GitDaemon, Sandbox, assert_exit, seed_from_workspace};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use test_support::{Registry, free_port, service_binary, start_registry, wait_for_port};
 
 const CANDIDATE: &str = "1.1.0";
 const PREVIOUS: &str = "1.0.0";
 /// Waves by priority: westus3 (3), then centralus (2), then the primary eastus2 (1).
 const REGIONS: [&str; 3] = ["westus3", "centralus", "eastus2"];
 const ROLLOUT: &str = "rollout:\n  manifestTimeoutSeconds: 5\n  serveTimeoutSeconds: 5\n  bakeSeconds: 2\n  consecutiveResponses: 2\n  maxErrorPercent: 5\n";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -41,97 +32,14 @@ fn rt() -> tokio::runtime::Runtime {
 
 // ---------- registries ----------
 
-struct Registry {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_registry() -> Registry {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = dir.path().join("config.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "docker-registry runs (scripts/install-tools.sh installs Debian's docker-registry)",
-        );
-    let base = format!("http://127.0.0.1:{port}");
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "registry did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Registry {
-        child,
-        base,
-        _dir: dir,
-    }
-}
-
-fn sha(b: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(b))
-}
-
-/// A real OCI image (config, one layer, manifest) pushed through the registry v2 API.
+/// A real OCI image pushed to the registry at `base`.
 fn push_image(base: &str, repo: &str, tag: &str) {
-    rt().block_on(async {
-        let http = reqwest::Client::new();
-        let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-        let layer = format!("layer of {tag}").into_bytes();
-        for blob in [&config[..], &layer[..]] {
-            let r = http.post(format!("{base}/v2/{repo}/blobs/uploads/")).send().await.unwrap();
-            assert_eq!(r.status(), 202);
-            let location = r.headers()["location"].to_str().unwrap().to_string();
-            let url = if location.starts_with("http") { location } else { format!("{base}{location}") };
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let r = http
-                .put(format!("{url}{sep}digest={}", sha(blob)))
-                .header("content-type", "application/octet-stream")
-                .body(blob.to_vec())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 201);
-        }
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(config), "size": config.len() },
-            "layers": [{ "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha(&layer), "size": layer.len() }],
-        })
-        .to_string();
-        let r = http
-            .put(format!("{base}/v2/{repo}/manifests/{tag}"))
-            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-            .body(manifest)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-    });
+    rt().block_on(test_support::push_image(
+        base,
+        repo,
+        tag,
+        format!("layer of {tag}").as_bytes(),
+    ));
 }
 
 // ---------- regions: the real service, deployed by a Flux stand-in ----------
@@ -151,17 +59,6 @@ struct Region {
     child: Option<Child>,
     image: String,
     mode: Mode,
-}
-
-fn service_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("service");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo nextest run --workspace` builds it",
-        bin.display()
-    );
-    bin
 }
 
 impl Region {
@@ -190,14 +87,7 @@ impl Region {
             .unwrap();
         self.child = Some(child);
         self.image = image.to_string();
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "service did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_port(self.port, Duration::from_secs(10), "service");
     }
 }
 

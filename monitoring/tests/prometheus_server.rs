@@ -7,10 +7,10 @@
 use monitoring::{Objectives, metrics, region_rule_groups, to_rule_file};
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use test_support::{free_port, service_binary};
 
 const REGION: &str = "westus3";
 /// The share of /default requests the service is told to fail.
@@ -26,26 +26,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn service_binary() -> PathBuf {
-    // target/<profile>/deps/<test> -> target/<profile>/service
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("service");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo nextest run --workspace` builds it (or `cargo build -p service`)",
-        bin.display()
-    );
-    bin
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One HTTP/1.1 GET on a fresh connection; the status and body.

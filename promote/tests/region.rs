@@ -4,10 +4,9 @@
 
 use promote::Gate;
 use promote::region::RegionGate;
-use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use test_support::{free_port, service_binary};
 
 const CANDIDATE: &str = "contosoha.azurecr.io/hello@sha256:1111111111111111111111111111111111111111111111111111111111111111";
 const PREVIOUS: &str = "contosoha.azurecr.io/hello:1.0.0";
@@ -24,23 +23,8 @@ impl Drop for Service {
     }
 }
 
-fn service_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("service");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo nextest run --workspace` builds it",
-        bin.display()
-    );
-    bin
-}
-
 async fn start_service(image: &str, error_ratio: f64) -> Service {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let child = Command::new(service_binary())
         .env_clear()
         .env("PORT", port.to_string())
@@ -129,11 +113,7 @@ async fn a_region_that_never_serves_the_candidate_fails_with_what_it_serves() {
 
 #[tokio::test]
 async fn a_region_that_is_down_fails_the_serving_gate() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let err = RegionGate::new()
         .wait_serving(
             "centralus",

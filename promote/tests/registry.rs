@@ -6,121 +6,9 @@
 
 use promote::registry::{Presence, RegistryError, RegistryGate};
 use promote::{Gate, Progress};
-use sha2::{Digest, Sha256};
-use std::net::TcpListener;
-
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-struct Registry {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_registry() -> Registry {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = dir.path().join("config.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect(
-            "docker-registry runs (scripts/install-tools.sh installs Debian's docker-registry)",
-        );
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let start = Instant::now();
-    while http.get(format!("{base}/v2/")).send().await.is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "registry did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Registry {
-        child,
-        base,
-        _dir: dir,
-    }
-}
-
-fn sha(b: &[u8]) -> String {
-    format!("sha256:{:x}", Sha256::digest(b))
-}
-
-/// A real OCI image (config + one layer + manifest) through the registry v2 push API.
-async fn push_image(base: &str, repo: &str, tag: &str, layer: &[u8]) -> String {
-    let http = reqwest::Client::new();
-    let config =
-        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-    for blob in [&config[..], layer] {
-        let r = http
-            .post(format!("{base}/v2/{repo}/blobs/uploads/"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202, "start upload");
-        let location = r.headers()["location"].to_str().unwrap().to_string();
-        let url = if location.starts_with("http") {
-            location
-        } else {
-            format!("{base}{location}")
-        };
-        let sep = if url.contains('?') { '&' } else { '?' };
-        let r = http
-            .put(format!("{url}{sep}digest={}", sha(blob)))
-            .header("content-type", "application/octet-stream")
-            .body(blob.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "finish upload");
-    }
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(config), "size": config.len() },
-        "layers": [{ "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha(layer), "size": layer.len() }],
-    })
-    .to_string();
-    let r = http
-        .put(format!("{base}/v2/{repo}/manifests/{tag}"))
-        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-        .body(manifest.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "push manifest: {:?}", r.text().await);
-    sha(manifest.as_bytes())
-}
+use test_support::{free_port, push_image, start_registry};
 
 type Lines = Arc<Mutex<Vec<String>>>;
 type Sink = Box<dyn Fn(&str) + Sync + Send>;
@@ -136,7 +24,7 @@ fn collecting() -> (Lines, Sink) {
 
 #[tokio::test]
 async fn the_gate_waits_for_the_replica_then_passes() {
-    let (east, central) = (start_registry().await, start_registry().await);
+    let (east, central) = (start_registry(), start_registry());
     let digest = push_image(&east.base, "hello", "1.2.3", b"layer-one").await;
     let gate = RegistryGate::new(None);
     assert_eq!(
@@ -204,7 +92,7 @@ async fn the_gate_waits_for_the_replica_then_passes() {
 
 #[tokio::test]
 async fn a_manifest_never_replicated_times_out_naming_the_region() {
-    let (east, central) = (start_registry().await, start_registry().await);
+    let (east, central) = (start_registry(), start_registry());
     push_image(&east.base, "hello", "2.0.0", b"layer-two").await;
     let gate = RegistryGate::new(None);
     let (_lines, progress) = collecting();

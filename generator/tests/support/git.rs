@@ -3,10 +3,9 @@
 //! trees. Included with `#[path = "support/git.rs"] mod git_support;`.
 #![allow(dead_code)]
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The workspace root (holds the real base/ and catalogue.yaml).
 pub fn workspace_root() -> PathBuf {
@@ -239,11 +238,7 @@ pub struct GitDaemon {
 
 impl GitDaemon {
     pub fn start(sandbox: &Sandbox, base_path: &Path) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = test_support::free_port();
         let mut cmd = Command::new("git");
         cmd.args([
             "daemon",
@@ -261,14 +256,7 @@ impl GitDaemon {
         isolate(&mut cmd, &sandbox.home());
         let child = cmd.spawn().expect("start git daemon");
         let daemon = Self { child, port };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "git daemon did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        test_support::wait_for_port(port, Duration::from_secs(10), "git daemon");
         daemon
     }
 
